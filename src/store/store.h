@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Footage store: append-only encrypted segment files per camera plus a
+ * SQLite index (DATA/index.db) of cameras, segments and fragments.
+ * Everything lives under one data directory. Design and invariants:
+ * docs/design/storage.md and docs/design/keys.md.
+ *
+ * Writing: each camera's loop thread owns one vg_recw. A fragment is
+ * encrypted (XChaCha20-Poly1305 under the segment's content key, sealed to
+ * the camera's footage public key) and write()n at once; a sync thread, once
+ * a second for all cameras together, fsyncs the files written since the last
+ * round and then commits their index rows in one transaction (durable before
+ * visible). On open, segment tails not in the index are recovered or cut.
+ *
+ * Threads: vg_store_* calls are thread-safe; a vg_recw is used by one thread. */
+#ifndef VG_STORE_H
+#define VG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vg_store vg_store;
+typedef struct vg_recw vg_recw;
+
+typedef struct vg_store_opts {
+    const char *dir;              /* data directory (created 0700 if missing) */
+    unsigned segment_seconds;     /* 0 -> 120: start a new segment file at the first
+                                     key fragment after this much media time */
+    unsigned sync_interval_ms;    /* 0 -> 1000 */
+    int64_t retain_seconds;       /* whole store, by age; 0 = keep */
+    uint64_t retain_bytes;        /* whole store, by size; 0 = keep (disk-full still frees) */
+} vg_store_opts;
+
+/* Opens (creating if needed) the store, recovers unfinished segments, and
+ * starts the sync/retention thread. */
+int vg_store_open(const vg_store_opts *o, vg_store **out);
+/* Ends every open run, final fsync + commit, stops the thread, frees. */
+void vg_store_close(vg_store *st);
+
+/* The camera named `name` (created if new; its footage public key updated if
+ * given). Per-camera retention limits: 0 = none. */
+int vg_store_camera(vg_store *st, const char *name, const uint8_t footage_pk[32],
+                    int64_t retain_seconds, uint64_t retain_bytes, int64_t *camera_id);
+
+/* Live state of a camera for `vigil status` (published by the sync thread).
+ * state: "connecting", "recording", "offline"; detail: a reason or "". */
+void vg_store_camera_state(vg_store *st, int64_t camera_id, const char *state, const char *detail);
+
+int vg_recw_open(vg_store *st, int64_t camera_id, vg_recw **out);
+/* A new run of continuous recording begins (first connect, reconnect, camera
+ * timeline reset, or new parameter sets): init is the fMP4 init segment for
+ * the fragments that follow. The first fragment after this must be a key one. */
+int vg_recw_start_run(vg_recw *w, const uint8_t *init, size_t init_len);
+
+enum { VG_FRAG_KEY = 1u << 0 };
+/* Append one fMP4 fragment (moof+mdat) covering [start90k, start90k+dur90k).
+ * frag points to `len` plaintext bytes preceded by at least VG_RECW_HEADROOM
+ * writable bytes and followed by VG_RECW_TAILROOM writable bytes, so the
+ * envelope is built and encrypted in place without another copy; the
+ * plaintext is destroyed. On VG_ENOSPC the fragment is lost, the run is
+ * ended (a gap in the index), and the writer stays usable (the caller starts
+ * a new run when space returns; retention frees space meanwhile). */
+#define VG_RECW_HEADROOM 128
+#define VG_RECW_TAILROOM 64
+int vg_recw_fragment(vg_recw *w, int64_t start90k, uint32_t dur90k, unsigned flags,
+                     uint8_t *frag, size_t len);
+/* The run ends (camera gone, stream reset); the segment is signed and closed. */
+int vg_recw_end_run(vg_recw *w);
+void vg_recw_free(vg_recw *w);
+
+/* ---- reading (export, fsck, status), usable while a recorder runs ---- */
+typedef struct vg_frag_info {
+    int64_t segment_id;
+    uint32_t seq;                 /* 0 = the segment's init segment */
+    int64_t start90k;
+    uint32_t dur90k;
+    int key;
+    int run_start;                /* first segment of a run (a gap before it) */
+} vg_frag_info;
+typedef int (*vg_store_read_cb)(void *arg, const vg_frag_info *fi, const uint8_t *plain,
+                                size_t len);
+/* For each segment of camera `name` overlapping [from, to): the segment's
+ * init (seq 0), then its fragments overlapping the range, in time order,
+ * decrypted with the footage secret key sk (pk is its public half). Each
+ * segment's signature chain is verified first; a broken one is VG_ECRYPTO.
+ * A non-zero return from cb stops the walk and is returned. */
+int vg_store_read(const char *dir, const char *name, const uint8_t pk[32], const uint8_t sk[32],
+                  int64_t from90k, int64_t to90k, vg_store_read_cb cb, void *arg);
+
+/* JSON for `vigil status` (malloc'd; caller frees): see docs/cli.md. */
+int vg_store_status_json(const char *dir, char **out);
+/* Check index against files and every signature; repair=1 trims/cleans. */
+int vg_store_fsck(const char *dir, int repair);
+
+#endif
