@@ -30,7 +30,7 @@ unsigned vg_mp4_ntracks(const vg_mp4 *m);
 const vg_track *vg_mp4_track(const vg_mp4 *m, unsigned i);
 uint32_t vg_mp4_timescale(const vg_mp4 *m, unsigned i);
 size_t vg_mp4_nsamples(const vg_mp4 *m, unsigned i);
-int vg_mp4_sample(const vg_mp4 *m, unsigned i, size_t k, vg_mp4_sample *out);
+int vg_mp4_get_sample(const vg_mp4 *m, unsigned i, size_t k, vg_mp4_sample *out);
 
 /* ---- fragmented MP4 ---- */
 /* Parse an init segment written by vg_fmp4_init_segment (or any similar). */

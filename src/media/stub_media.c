@@ -14,7 +14,7 @@ unsigned vg_mp4_ntracks(const vg_mp4 *m) { return 0; }
 const vg_track *vg_mp4_track(const vg_mp4 *m, unsigned i) { return 0; }
 uint32_t vg_mp4_timescale(const vg_mp4 *m, unsigned i) { return 0; }
 size_t vg_mp4_nsamples(const vg_mp4 *m, unsigned i) { return 0; }
-int vg_mp4_sample(const vg_mp4 *m, unsigned i, size_t k, vg_mp4_sample *out) { return VG_EUNSUPPORTED; }
+int vg_mp4_get_sample(const vg_mp4 *m, unsigned i, size_t k, vg_mp4_sample *out) { return VG_EUNSUPPORTED; }
 int vg_fmp4_parse_init(const uint8_t *buf, size_t len, vg_track *tracks, unsigned *ntracks, uint32_t *timescales) { return VG_EUNSUPPORTED; }
 int vg_fmp4_parse_fragment(const uint8_t *buf, size_t len, vg_fmp4_sample_cb cb, void *arg) { return VG_EUNSUPPORTED; }
 int vg_mp4w_new(int fd, const vg_track *tracks, unsigned ntracks, const uint32_t *timescales, vg_mp4w **out) { return VG_EUNSUPPORTED; }
