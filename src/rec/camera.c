@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One camera: source lifecycle, reconnect with backoff, runs, time mapping
+ * and fragmenting. Everything here runs on the camera's loop thread.
+ *
+ * States: idle --start--> connecting --playing--> recording
+ *         recording/connecting --session ends--> offline --backoff--> connecting
+ *
+ * Invariants:
+ *  1. A run starts only at a video keyframe, with an init segment describing
+ *     exactly the tracks of the fragments that follow (on_tracks ends the
+ *     run when they change; start_run builds the init from them).
+ *  2. A run ends (closing the segment) on: session end, a timeline break
+ *     (timemap.h invariant 4), packet loss (VG_FRAME_DISCONT: the depacketizer
+ *     dropped to this keyframe, so the lost span becomes a visible gap), new
+ *     parameter sets, disk full, and stop.
+ *  3. Backoff after a failed session: 100 ms doubling to a 1 s cap; reset when
+ *     a session delivers a frame. A camera that comes back is therefore
+ *     probed within a second, and recording resumes at its next keyframe.
+ */
+#include "rec/camera_int.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "media/fmp4.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 1000
+
+static void connect_source(vg_camera *c);
+
+static int emit(void *arg, int64_t start90k, uint32_t dur90k, int key, uint8_t *frag, size_t len)
+{
+    vg_camera *c = arg;
+    int rc = vg_recw_fragment(c->w, start90k, dur90k, key ? VG_FRAG_KEY : 0, frag, len);
+    if (rc == 0) {
+        c->fragments++;
+        c->last_end90k = start90k + dur90k;
+        c->logged_enospc = 0;
+        return 0;
+    }
+    /* The store ended the run on a write failure (store.h); committed footage
+     * is untouched. Start again at the next keyframe. */
+    c->in_run = 0;
+    if (rc == VG_ENOSPC) {
+        if (!c->logged_enospc)
+            vg_error("rec", "%s: disk full: fragment dropped, recording resumes when space is freed",
+                     c->name);
+        c->logged_enospc = 1;
+        vg_store_camera_state(c->store, c->id, "recording", "disk full: dropping footage");
+    } else {
+        vg_error("rec", "%s: writing footage failed: %s", c->name, vg_strerror(rc));
+    }
+    return rc;
+}
+
+static void end_run(vg_camera *c)
+{
+    if (!c->in_run)
+        return;
+    vg_fragr_flush(&c->fr);
+    if (c->in_run) {
+        int rc = vg_recw_end_run(c->w);
+        if (rc)
+            vg_warn("rec", "%s: closing segment: %s", c->name, vg_strerror(rc));
+    }
+    c->in_run = 0;
+}
+
+static int start_run(vg_camera *c)
+{
+    vg_track t[2];
+    unsigned n = 0;
+    t[n++] = c->tracks[c->vsrc];
+    if (c->asrc >= 0)
+        t[n++] = c->tracks[c->asrc];
+    vg_buf init;
+    vg_buf_init(&init, 1u << 20);
+    int rc = vg_fmp4_init_segment(&init, t, n);
+    if (!rc)
+        rc = vg_recw_start_run(c->w, init.data, init.len);
+    vg_buf_free(&init);
+    if (rc) {
+        if (rc != VG_ENOSPC || !c->logged_enospc)
+            vg_error("rec", "%s: cannot start recording: %s", c->name, vg_strerror(rc));
+        c->logged_enospc = rc == VG_ENOSPC;
+        return rc;
+    }
+    vg_fragr_reset(&c->fr, 0, 1);
+    c->in_run = 1;
+    return 0;
+}
+
+static int same_params(const vg_track *a, const vg_track *b)
+{
+    return a->codec == b->codec && a->sps_len == b->sps_len && a->pps_len == b->pps_len &&
+           a->vps_len == b->vps_len && a->asc_len == b->asc_len &&
+           !memcmp(a->sps, b->sps, a->sps_len) && !memcmp(a->pps, b->pps, a->pps_len) &&
+           !memcmp(a->vps, b->vps, a->vps_len) && !memcmp(a->asc, b->asc, a->asc_len);
+}
+
+static void on_tracks(void *arg, const vg_track *tracks, unsigned n)
+{
+    vg_camera *c = arg;
+    int vsrc = -1, asrc = -1;
+    if (n > VG_MAX_TRACKS)
+        n = VG_MAX_TRACKS;
+    for (unsigned i = 0; i < n; i++) {
+        if (vsrc < 0 && tracks[i].kind == VG_TRACK_VIDEO &&
+            (tracks[i].codec == VG_CODEC_H264 || tracks[i].codec == VG_CODEC_H265))
+            vsrc = (int)i;
+        else if (asrc < 0 && tracks[i].kind == VG_TRACK_AUDIO && tracks[i].codec == VG_CODEC_AAC &&
+                 tracks[i].asc_len)
+            asrc = (int)i;
+    }
+    int changed = vsrc != c->vsrc || asrc != c->asrc ||
+                  (vsrc >= 0 && !same_params(&tracks[vsrc], &c->tracks[vsrc])) ||
+                  (asrc >= 0 && !same_params(&tracks[asrc], &c->tracks[asrc]));
+    memcpy(c->tracks, tracks, n * sizeof *tracks);
+    c->ntracks = n;
+    c->vsrc = vsrc;
+    c->asrc = asrc;
+    if (vsrc < 0) {
+        vg_warn("rec", "%s: no H.264/H.265 video track; nothing to record", c->name);
+        end_run(c);
+        return;
+    }
+    if (changed) {
+        /* Invariant 1: fragments after this point need a new init segment,
+         * which start_run makes from the current tracks. */
+        end_run(c);
+        vg_info("rec", "%s: video %s %ux%u%s", c->name,
+                tracks[vsrc].codec == VG_CODEC_H264 ? "H.264" : "H.265", tracks[vsrc].width,
+                tracks[vsrc].height, asrc >= 0 ? ", audio AAC" : "");
+    }
+}
+
+static void on_video(vg_camera *c, const vg_frame *f, uint64_t now_us)
+{
+    const vg_track *t = &c->tracks[c->vsrc];
+    int key = (f->flags & VG_FRAME_KEY) != 0;
+    int64_t t90k = 0;
+    int have = 0;
+    if (c->vtm.anchored) {
+        if (vg_tm_map(&c->vtm, f->ts, now_us, &t90k) == 0) {
+            have = 1;
+        } else {
+            if (c->in_run)
+                vg_warn("rec", "%s: camera timeline jumped (reboot or timestamp reset); new run",
+                        c->name);
+            end_run(c);
+            c->vtm.anchored = 0;
+        }
+    }
+    if (c->in_run && (f->flags & VG_FRAME_DISCONT)) {
+        /* Loss (invariant 2): the depacketizer dropped to this keyframe. The
+         * RTP clock still places it exactly, so the gap has the right length. */
+        vg_info("rec", "%s: packet loss; gap in recording until this keyframe", c->name);
+        end_run(c);
+    }
+    if (!c->in_run) {
+        if (!key) {
+            c->dropped++;
+            return;
+        }
+        /* Timemap invariant 3: never before the end of what is recorded. */
+        vg_tm_anchor(&c->vtm, t->clock_rate, f->ts, have ? t90k : vg_wall_90k(), c->last_end90k,
+                     now_us);
+        t90k = c->vtm.t90k;
+        if (start_run(c) != 0) {
+            c->vtm.anchored = 0;
+            return;
+        }
+        c->atm.anchored = 0;
+    }
+    c->last_video_mono_us = now_us;
+    c->frames++;
+    int rc = vg_fragr_video(&c->fr, t90k, key, f->data, f->len);
+    if (rc == VG_ETOOBIG)
+        vg_warn("rec", "%s: frame of %zu bytes dropped (too big)", c->name, f->len);
+}
+
+static void on_audio(vg_camera *c, const vg_frame *f, uint64_t now_us)
+{
+    if (!c->in_run || !vg_fragr_open(&c->fr))
+        return;
+    const vg_track *t = &c->tracks[c->asrc];
+    int64_t t90k;
+    if (!c->atm.anchored || vg_tm_map(&c->atm, f->ts, now_us, &t90k) != 0) {
+        /* Audio joins the video timeline where video is now; a small offset
+         * is possible without RTCP sender reports (docs/design/time.md). */
+        int64_t now90k = c->vtm.t90k + (int64_t)(now_us - c->last_video_mono_us) * 9 / 100;
+        vg_tm_anchor(&c->atm, t->clock_rate, f->ts, now90k, 0, now_us);
+        t90k = c->atm.t90k;
+    }
+    uint32_t rate = t->clock_rate ? t->clock_rate : 48000;
+    int64_t dts = t90k * rate / VG_HZ;
+    vg_fragr_audio(&c->fr, dts, 1024, f->data, f->len);
+}
+
+static void on_frame(void *arg, const vg_frame *f)
+{
+    vg_camera *c = arg;
+    if (c->stopping || c->vsrc < 0)
+        return;
+    uint64_t now_us = vg_mono_us();
+    if (c->backoff_ms) {
+        c->backoff_ms = 0; /* invariant 3: a working session resets the backoff */
+        vg_store_camera_state(c->store, c->id, "recording", "");
+    }
+    if ((int)f->track == c->vsrc)
+        on_video(c, f, now_us);
+    else if ((int)f->track == c->asrc)
+        on_audio(c, f, now_us);
+}
+
+static void on_state(void *arg, int rc, const char *why)
+{
+    vg_camera *c = arg;
+    if (rc == 0) {
+        vg_info("rec", "%s: %s", c->name, why);
+        vg_store_camera_state(c->store, c->id, "recording", "");
+        return;
+    }
+    end_run(c);
+    c->vtm.anchored = 0;
+    if (c->stopping)
+        return;
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (c->backoff_ms > BACKOFF_MAX_MS)
+        c->backoff_ms = BACKOFF_MAX_MS;
+    vg_warn("rec", "%s: %s; retrying in %u ms", c->name, why, c->backoff_ms);
+    vg_store_camera_state(c->store, c->id, "offline", why);
+    /* The session is freed from the timer, never inside its own callback. */
+    vg_timer_start(c->loop, &c->retry, c->backoff_ms);
+}
+
+static const vg_source_cbs source_cbs = {on_tracks, on_frame, on_state};
+
+static void close_source(vg_camera *c)
+{
+    if (c->rtsp) {
+        vg_rtsp_free(c->rtsp);
+        c->rtsp = NULL;
+    }
+    if (c->fsrc) {
+        vg_filesrc_free(c->fsrc);
+        c->fsrc = NULL;
+    }
+}
+
+static void connect_source(vg_camera *c)
+{
+    int rc;
+    close_source(c);
+    vg_store_camera_state(c->store, c->id, "connecting", "");
+    if (c->file) {
+        rc = vg_filesrc_new(c->loop, c->file, &source_cbs, c, &c->fsrc);
+        if (!rc)
+            rc = vg_filesrc_start(c->fsrc);
+    } else {
+        vg_rtsp_opts o = {.url = c->url, .transport = c->transport, .name = c->name};
+        rc = vg_rtsp_new(c->loop, &o, &source_cbs, c, &c->rtsp);
+        if (!rc)
+            rc = vg_rtsp_start(c->rtsp);
+    }
+    if (rc)
+        on_state(c, rc, vg_strerror(rc));
+}
+
+static void on_retry(vg_loop *loop, vg_timer *t)
+{
+    vg_camera *c = t->data;
+    if (!c->stopping)
+        connect_source(c);
+}
+
+int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cfg *cfg,
+                   const uint8_t *pk, enum vg_rtsp_transport tr, unsigned fragment_ms)
+{
+    memset(c, 0, sizeof *c);
+    c->loop = loop;
+    c->store = st;
+    c->transport = tr;
+    c->vsrc = c->asrc = -1;
+    snprintf(c->name, sizeof c->name, "%s", cfg->name);
+    vg_timer_init(&c->retry, on_retry, c);
+    if (cfg->url && !(c->url = strdup(cfg->url)))
+        return VG_ENOMEM;
+    if (cfg->file && !(c->file = strdup(cfg->file)))
+        return VG_ENOMEM;
+    int rc = vg_fragr_init(&c->fr, fragment_ms, emit, c);
+    if (!rc)
+        rc = vg_store_camera(st, c->name, pk, 0, 0, &c->id);
+    if (!rc)
+        rc = vg_recw_open(st, c->id, &c->w);
+    return rc;
+}
+
+void vg_camera_start(vg_camera *c) { connect_source(c); }
+
+void vg_camera_stop(vg_camera *c)
+{
+    c->stopping = 1;
+    vg_timer_stop(c->loop, &c->retry);
+    close_source(c);
+    end_run(c);
+    vg_store_camera_state(c->store, c->id, "offline", "recorder stopped");
+}
+
+void vg_camera_free(vg_camera *c)
+{
+    if (c->w)
+        vg_recw_free(c->w);
+    vg_fragr_free(&c->fr);
+    free(c->url);
+    free(c->file);
+    c->url = c->file = NULL;
+}

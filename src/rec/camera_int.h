@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One camera's recording session; used only by recorder.c. */
+#ifndef VG_CAMERA_INT_H
+#define VG_CAMERA_INT_H
+
+#include "core/loop.h"
+#include "media/filesrc.h"
+#include "rec/fragmenter.h"
+#include "rec/recorder.h"
+#include "rec/timemap.h"
+
+typedef struct vg_camera {
+    vg_loop *loop;
+    vg_store *store;
+    vg_recw *w;
+    int64_t id;
+    char name[64];
+    char *url;                 /* owned */
+    char *file;                /* owned */
+    enum vg_rtsp_transport transport;
+    vg_rtsp *rtsp;             /* current session, or NULL */
+    vg_filesrc *fsrc;
+    vg_timer retry;
+    unsigned backoff_ms;
+    int stopping;
+
+    vg_track tracks[VG_MAX_TRACKS];
+    unsigned ntracks;
+    int vsrc, asrc;            /* source track indexes of the recorded tracks, -1 none */
+    int in_run;
+    int64_t last_end90k;       /* end of the camera's last recorded fragment */
+    vg_timemap vtm, atm;
+    uint64_t last_video_mono_us;
+    vg_fragr fr;
+    uint64_t frames, fragments, dropped;
+    int logged_enospc;
+} vg_camera;
+
+int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cfg *cfg,
+                   const uint8_t *pk, enum vg_rtsp_transport tr, unsigned fragment_ms);
+void vg_camera_start(vg_camera *c);
+/* On the camera's loop thread: flush and close the open run, free sources. */
+void vg_camera_stop(vg_camera *c);
+void vg_camera_free(vg_camera *c);
+
+#endif
