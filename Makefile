@@ -33,6 +33,9 @@ REL_OBJ   := $(LIB_SRC:%.c=build/release/%.o)
 ASAN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o)
 FUZZ_OBJ  := $(LIB_SRC:%.c=build/fuzz/%.o)
 
+# Quiet by default (one line per file); V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 .PHONY: all release asan unit fuzz clean check
 all: release
 release: build/release/vigil
@@ -40,21 +43,26 @@ asan: build/asan/vigil
 
 build/release/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC/asan $<")
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
 
 build/release/vigil: $(REL_OBJ) build/release/src/main.o
-	$(CC) $(REL_CFLAGS) $(LDHARDEN) $^ -o $@ $(LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(REL_CFLAGS) $(LDHARDEN) $^ -o $@ $(LIBS)
 build/asan/vigil: $(ASAN_OBJ) build/asan/src/main.o
-	$(CC) $(ASAN_CFLAGS) -pie $^ -o $@ $(LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ASAN_CFLAGS) -pie $^ -o $@ $(LIBS)
 
 # Unit tests: one binary per tests/unit/test_*.c, linked against the asan objects.
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) tests/unit/vg_test.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -Itests/unit $< $(ASAN_OBJ) -o $@ $(LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests/unit $< $(ASAN_OBJ) -o $@ $(LIBS)
 unit: $(UNIT_BIN)
 	@pass=0; fail=0; for t in $(UNIT_BIN); do \
 	  if (cd tests/unit && timeout 120 ../../$$t); then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAIL $$t"; fi; \
@@ -66,10 +74,12 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer-no-link,add
                -DVG_TESTING=1 -DVG_FUZZING=1 $(PKG_CFLAGS)
 build/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	@$(if $(V),,echo "  CC/fuzz $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ $(LIBS)
 fuzz: $(FUZZ_BIN)
 
 clean:

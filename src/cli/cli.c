@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 #include "core/err.h"
+#include "web/web.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +17,8 @@ static void usage(FILE *f)
                "  run --data DIR [options]     record cameras (the demo camera if none)\n"
                "  status --data DIR [--json]   what is recorded\n"
                "  export --data DIR --key FILE --camera NAME [--from T] [--to T] --out FILE.mp4\n"
-               "  fsck --data DIR [--repair]   check the index, files and signatures\n\n"
+               "  fsck --data DIR [--repair]   check the index, files and signatures\n"
+               "  serve --data DIR [--listen ADDR:PORT]  the web app alone (docs/api.md)\n\n"
                "See docs/cli.md.\n");
 }
 
@@ -80,6 +82,8 @@ int vg_cli_main(int argc, char **argv)
         return vg_cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "fsck"))
         return vg_cmd_fsck(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return vg_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

@@ -126,7 +126,8 @@ static int load_footage_key(const struct run_cfg *c, uint8_t pk[32])
             return rc;
         }
         uint8_t old[32];
-        if (vg_key_read_public(saved, old) == 0 && memcmp(old, pk, 32) == 0)
+        if (access(saved, F_OK) == 0 && vg_key_read_public(saved, old) == 0 &&
+            memcmp(old, pk, 32) == 0)
             return 0;
         char tmp[PATH_MAX];
         if (vg_cli_path(tmp, sizeof tmp, c->data, "footage.pub.tmp"))
@@ -138,7 +139,7 @@ static int load_footage_key(const struct run_cfg *c, uint8_t pk[32])
         }
         return 0;
     }
-    if (vg_key_read_public(saved, pk) == 0)
+    if (access(saved, F_OK) == 0 && vg_key_read_public(saved, pk) == 0)
         return 0;
     fprintf(stderr,
             "vigil run: no footage public key. Footage is encrypted to a key only you hold:\n"

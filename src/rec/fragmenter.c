@@ -46,6 +46,7 @@ void vg_fragr_reset(vg_fragr *f, unsigned vtrack, unsigned atrack)
     f->atrack = atrack;
     f->last_dur = 0;
     f->seq = 0;
+    f->in_gop = 0;
 }
 
 /* Make room for one more sample in *arr (capacity *cap). */
@@ -128,8 +129,10 @@ int vg_fragr_video(vg_fragr *f, int64_t t90k, int key, const uint8_t *data, size
             erc = emit_fragment(f);
     }
     if (!f->nv) {
-        if (!key)
-            return erc; /* a fragment starts at a keyframe or continues one */
+        /* A fragment starts at a keyframe or continues the GOP of the
+         * previous fragment (cut for time): never before the run's first key. */
+        if (!key && !f->in_gop)
+            return erc;
         int rc = open_fragment(f, t90k);
         if (rc)
             return rc;
@@ -149,6 +152,7 @@ int vg_fragr_video(vg_fragr *f, int64_t t90k, int key, const uint8_t *data, size
     s->key = key;
     s->size = (uint32_t)len;
     f->last_v90k = t90k;
+    f->in_gop |= key;
     return erc;
 }
 

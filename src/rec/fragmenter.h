@@ -35,6 +35,7 @@ typedef struct vg_fragr {
     int64_t last_v90k;         /* time of the last (pending) video sample */
     uint32_t last_dur;         /* duration of the previous video sample */
     uint32_t target90k;
+    int in_gop;                /* a keyframe has been taken since reset */
     uint32_t seq;
     vg_fragr_emit emit;
     void *arg;
