@@ -33,6 +33,9 @@ REL_OBJ   := $(LIB_SRC:%.c=build/release/%.o)
 ASAN_OBJ  := $(LIB_SRC:%.c=build/asan/%.o)
 FUZZ_OBJ  := $(LIB_SRC:%.c=build/fuzz/%.o)
 
+# Object files are never "intermediate" (make would delete them between runs).
+.SECONDARY:
+
 # Quiet by default (one line per file); V=1 shows the full commands.
 Q := $(if $(V),,@)
 

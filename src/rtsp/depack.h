@@ -40,4 +40,33 @@ void vg_depack_free(vg_depack *d);
 int vg_h264_sps_dims(const uint8_t *sps, size_t len, uint16_t *w, uint16_t *h);
 int vg_h265_sps_dims(const uint8_t *sps, size_t len, uint16_t *w, uint16_t *h);
 
+/* --- Additions (depack owner) --- */
+
+/* Counters since vg_depack_new; read with vg_depack_get_stats. */
+typedef struct vg_depack_stats {
+    uint64_t packets;         /* RTP packets processed (in sequence order) */
+    uint64_t malformed;       /* bad RTP header or payload */
+    uint64_t late;            /* older than the released point (late or duplicate) */
+    uint64_t duplicates;      /* same sequence number already held */
+    uint64_t lost;            /* sequence numbers never seen */
+    uint64_t frames;          /* delivered through on_frame */
+    uint64_t frames_dropped;  /* incomplete, corrupt, too big, or waiting for a keyframe */
+    uint64_t too_big;         /* frames over the 8 MiB limit (also in frames_dropped) */
+    uint64_t unsupported;     /* STAP-B, MTAP, FU-B, PACI, reserved types: ignored */
+    uint64_t param_changes;   /* on_params calls */
+} vg_depack_stats;
+
+void vg_depack_get_stats(const vg_depack *d, vg_depack_stats *out);
+
+/* RFC 3640 AU-header field widths from the SDP fmtp (sizelength, indexlength,
+ * indexdeltalength). Defaults are AAC-hbr 13/3/3; AAC-lbr is 6/2/2.
+ * VG_EINVAL for widths we do not support (sizelength 1..16, index 0..8). */
+int vg_depack_set_aac_params(vg_depack *d, unsigned sizelength, unsigned indexlength,
+                             unsigned indexdeltalength);
+
+/* H.265 fmtp sprop-max-don-diff (RFC 7798 §7.1). Nonzero means every NAL in
+ * every packet carries a DONL field, which vigil does not support: returns
+ * VG_EUNSUPPORTED, logs why, and every later push returns VG_EUNSUPPORTED. */
+int vg_depack_set_h265_max_don_diff(vg_depack *d, unsigned max_don_diff);
+
 #endif

@@ -15,6 +15,13 @@ typedef struct vg_sdp_media {
     unsigned payload_type;
     char control[512];         /* a=control, absolute or relative ("" if none) */
     char encoding[32];         /* e.g. "H264", for log lines */
+    /* Added by the RTSP owner: fmtp values the depacketizers may need that
+     * vg_track has no room for. 0 when absent. */
+    char media[16];            /* m= media type: "video", "audio", "application" */
+    unsigned packetization_mode;  /* H.264 packetization-mode (RFC 6184 §8.1) */
+    unsigned aac_sizelength, aac_indexlength, aac_indexdeltalength;  /* RFC 3640 §4.1 */
+    unsigned aac_hbr;          /* mode=AAC-hbr (1) or AAC-lbr (0) */
+    unsigned h265_max_don_diff;   /* sprop-max-don-diff (RFC 7798 §7.1) */
 } vg_sdp_media;
 
 typedef struct vg_sdp {
