@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -264,6 +265,18 @@ static int add_demo(vg_recorder *r, const struct run_cfg *c)
     return rc;
 }
 
+/* Each camera holds a socket (two more for UDP) and an open segment file;
+ * the default soft limit of 1024 descriptors would cap a recorder at a few
+ * hundred cameras, so take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static int wait_for_signal(void)
 {
     sigset_t set;
@@ -295,6 +308,7 @@ int vg_cmd_run(int argc, char **argv)
     uint8_t pk[32];
     if (load_footage_key(&c, pk))
         return 1;
+    raise_fd_limit();
 
     /* Signals are taken by sigwait in this thread only: block them before
      * any thread starts so every thread inherits the mask. */

@@ -209,6 +209,9 @@ static void on_frame(void *arg, const vg_frame *f)
     uint64_t now_us = vg_mono_us();
     if (c->backoff_ms) {
         c->backoff_ms = 0; /* invariant 3: a working session resets the backoff */
+        if (c->last_why[0])
+            vg_info("rec", "%s: receiving video again", c->name);
+        c->last_why[0] = 0;
         vg_store_camera_state(c->store, c->id, "recording", "");
     }
     if ((int)f->track == c->vsrc)
@@ -232,7 +235,14 @@ static void on_state(void *arg, int rc, const char *why)
     c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
     if (c->backoff_ms > BACKOFF_MAX_MS)
         c->backoff_ms = BACKOFF_MAX_MS;
-    vg_warn("rec", "%s: %s; retrying in %u ms", c->name, why, c->backoff_ms);
+    /* A camera that stays down is retried every second: log the first
+     * failure, a change of reason, and then once a minute. */
+    uint64_t now = vg_mono_ms();
+    if (strcmp(why, c->last_why) != 0 || now - c->last_why_ms >= 60000) {
+        vg_warn("rec", "%s: %s; retrying every %u ms or less", c->name, why, BACKOFF_MAX_MS);
+        snprintf(c->last_why, sizeof c->last_why, "%s", why);
+        c->last_why_ms = now;
+    }
     vg_store_camera_state(c->store, c->id, "offline", why);
     /* The session is freed from the timer, never inside its own callback. */
     vg_timer_start(c->loop, &c->retry, c->backoff_ms);

@@ -34,6 +34,8 @@ typedef struct vg_camera {
     vg_fragr fr;
     uint64_t frames, fragments, dropped;
     int logged_enospc;
+    char last_why[128];        /* last failure logged, to rate-limit repeats */
+    uint64_t last_why_ms;
 } vg_camera;
 
 int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cfg *cfg,

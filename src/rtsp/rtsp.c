@@ -180,7 +180,9 @@ __attribute__((format(printf, 3, 4))) static void fail(vg_rtsp *s, int rc, const
     s->dead = 1;
     s->st = ST_DEAD;
     stop_all(s);
-    vg_warn("rtsp", "%s: %s", s->name, why);
+    /* The owner reports the failure (and rate-limits repeats); here it is
+     * only detail for debugging. */
+    vg_debug("rtsp", "%s: %s", s->name, why);
     if (s->cbs.on_state)
         s->cbs.on_state(s->arg, rc, why);
 }
