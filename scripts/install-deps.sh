@@ -14,20 +14,32 @@ PKGS=(
   gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0
   python3 python3-gi python3-pytest fonts-dejavu-core
   # browser tests and benchmark plots
-  chromium libnss3-tools nodejs npm gnuplot-nox
+  chromium libnss3-tools gnuplot-nox
 )
+# Node.js and npm from Debian, unless a node/npm is already installed (a
+# second npm from Debian would conflict with it).
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
+cd "$(dirname "$0")/.."
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all packages present"
-  exit 0
+  echo "install-deps: all Debian packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# npm packages pinned by package-lock.json: playwright-core drives Debian's
+# Chromium in the browser tests (the browser app itself needs no npm: its
+# libsodium build is vendored in ui/vendor by scripts/vendor-ui.sh).
+if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -217,27 +217,27 @@ int vg_key_read_public(const char *path, uint8_t pk[VG_PK_LEN])
     return rc;
 }
 
-/* Weak for now: src/auth/auth.c also defines vg_key_fingerprint (a different
- * format, "1a2b 3c4d ..." of BLAKE2b-128); the lead must keep exactly one.
- * This is the format docs/design/keys.md documents. */
-__attribute__((weak)) void vg_key_fingerprint(const uint8_t pk[VG_PK_LEN], char *out, size_t outsz)
+/* BLAKE2b-128(pk) as 8 groups of 4 hex digits joined by spaces: what the
+ * browser shows (ui/keys.js), so a person can compare the two by eye. 128
+ * bits of second-preimage resistance is what a key swap has to beat. */
+void vg_key_fingerprint(const uint8_t pk[VG_PK_LEN], char *out, size_t outsz)
 {
-    uint8_t h[32];
+    uint8_t h[16];
     if (outsz == 0)
         return;
     out[0] = 0;
-    if (outsz < 50 || crypt_init())
+    if (outsz < VG_FINGERPRINT_LEN || crypt_init())
         return;
     crypto_generichash(h, sizeof h, pk, VG_PK_LEN, NULL, 0);
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 16; i++) {
         if (i > 0 && i % 2 == 0)
-            out[o++] = '-';
+            out[o++] = ' ';
         out[o++] = hex[h[i] >> 4];
         out[o++] = hex[h[i] & 15];
     }
-    out[o] = 0; /* 40 hex digits in 10 groups of 4: 49 bytes with NUL */
+    out[o] = 0;
 }
 
 /* ---- content keys ---- */

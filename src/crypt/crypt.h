@@ -20,7 +20,9 @@ int vg_key_write_secret(const char *path, const uint8_t pk[VG_PK_LEN], const uin
 int vg_key_write_public(const char *path, const uint8_t pk[VG_PK_LEN]);
 int vg_key_read_secret(const char *path, uint8_t pk[VG_PK_LEN], uint8_t sk[VG_SK_LEN]);
 int vg_key_read_public(const char *path, uint8_t pk[VG_PK_LEN]);
-/* Human-comparable fingerprint: "xxxx-xxxx-..." of BLAKE2b(pk); out >= 48 bytes. */
+/* Human-comparable fingerprint: "xxxx xxxx ..." (8 groups) of BLAKE2b-128(pk),
+ * the same string the browser shows; out must hold VG_FINGERPRINT_LEN bytes. */
+#define VG_FINGERPRINT_LEN 40
 void vg_key_fingerprint(const uint8_t pk[VG_PK_LEN], char *out, size_t outsz);
 
 /* ---- additions (docs/design/keys.md has the byte layouts) ---- */

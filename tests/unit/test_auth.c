@@ -63,12 +63,14 @@ static void code_for(const vg_member_keys *k, int64_t now, char out[8])
     snprintf(out, 8, "%06u", c);
 }
 
+static const uint8_t rpk[32] = {1, 2, 3};
+
 static int do_setup(int64_t now, vg_member_keys *k, vg_ctx *ctx)
 {
     char tok[VG_TOKEN_B64_MAX], sid[VG_TOKEN_B64_MAX];
     CHECK_EQ(vg_auth_setup_token_new(au, now, tok, sizeof tok), 0);
     keys(k, 7, 1, now);
-    return vg_auth_setup(au, tok, "Acme", "Owner@Example.com", k, now, "10.0.0.1", sid, sizeof sid, ctx);
+    return vg_auth_setup(au, tok, "Acme", "Owner@Example.com", k, rpk, now, "10.0.0.1", sid, sizeof sid, ctx);
 }
 
 static void t_setup_token_single_use_and_expiry(void)
@@ -83,18 +85,18 @@ static void t_setup_token_single_use_and_expiry(void)
     /* Expired: one hour and one second later. */
     CHECK_EQ(vg_auth_setup_token_new(au, T0, tok, sizeof tok), 0);
     keys(&k, 7, 1, T0 + 3601);
-    CHECK_EQ(vg_auth_setup(au, tok, "Acme", "o@example.com", &k, T0 + 3601, "a", sid, sizeof sid, &ctx), VG_EAUTH);
+    CHECK_EQ(vg_auth_setup(au, tok, "Acme", "o@example.com", &k, rpk, T0 + 3601, "a", sid, sizeof sid, &ctx), VG_EAUTH);
     /* Malformed token. */
-    CHECK_EQ(vg_auth_setup(au, "not-a-token", "Acme", "o@example.com", &k, T0, "a", sid, sizeof sid, &ctx), VG_EAUTH);
+    CHECK_EQ(vg_auth_setup(au, "not-a-token", "Acme", "o@example.com", &k, rpk, T0, "a", sid, sizeof sid, &ctx), VG_EAUTH);
     /* Owner without TOTP is refused and does not burn the token. */
     CHECK_EQ(vg_auth_setup_token_new(au, T0, tok, sizeof tok), 0);
     keys(&k, 7, 0, T0);
-    CHECK_EQ(vg_auth_setup(au, tok, "Acme", "o@example.com", &k, T0, "a", sid, sizeof sid, &ctx), VG_EINVAL);
+    CHECK_EQ(vg_auth_setup(au, tok, "Acme", "o@example.com", &k, rpk, T0, "a", sid, sizeof sid, &ctx), VG_EINVAL);
     keys(&k, 7, 1, T0);
-    CHECK_EQ(vg_auth_setup(au, tok, "Acme", "o@example.com", &k, T0, "a", sid, sizeof sid, &ctx), 0);
+    CHECK_EQ(vg_auth_setup(au, tok, "Acme", "o@example.com", &k, rpk, T0, "a", sid, sizeof sid, &ctx), 0);
     CHECK_EQ(ctx.role, VG_ROLE_OWNER);
     /* Single use. */
-    CHECK_EQ(vg_auth_setup(au, tok, "Other", "p@example.com", &k, T0, "a", sid, sizeof sid, &ctx), VG_EAUTH);
+    CHECK_EQ(vg_auth_setup(au, tok, "Other", "p@example.com", &k, rpk, T0, "a", sid, sizeof sid, &ctx), VG_EAUTH);
     CHECK_EQ(vg_auth_needs_setup(au, &needed), 0);
     CHECK_EQ(needed, 0);
     close_all();

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Accounts, sessions, setup and invitation tokens, throttling (docs/design/auth.md).
+ *
+ * The server never sees a password: the browser derives, with Argon2id, a
+ * key-encryption key (kept in the browser) and an auth key (sent at login).
+ * vigil stores BLAKE2b(key = server secret, auth key) and compares in
+ * constant time. All tokens (setup, invitation, session) are 32 random bytes,
+ * base64url without padding, and are stored only as keyed hashes.
+ *
+ * Owner: vg_auth_new's caller owns the vg_auth (it borrows the vg_db, which
+ * must outlive it) and frees it with vg_auth_free (the secret is wiped). */
+#ifndef VG_AUTH_H
+#define VG_AUTH_H
+
+#include "crypt/crypt.h"
+#include "db/db.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VG_SALT_LEN 16         /* crypto_pwhash_SALTBYTES */
+#define VG_AUTH_KEY_LEN 32
+/* VG_PK_LEN and vg_key_fingerprint come from crypt/crypt.h. */
+#define VG_WRAPPED_SK_LEN 72   /* nonce 24 | secretbox(sk 32) 48 */
+#define VG_TOKEN_LEN 32        /* random bytes in setup/invite/session tokens */
+#define VG_TOKEN_B64_MAX 64    /* base64url of 32 bytes is 43 chars */
+#define VG_EMAIL_MAX 254
+#define VG_NAME_MAX 100
+
+#define VG_SETUP_TTL 3600            /* setup link: one hour */
+#define VG_INVITE_TTL (7 * 86400)
+#define VG_SESSION_IDLE 1800         /* 30 min without a request */
+#define VG_SESSION_ABS (12 * 3600)   /* 12 h after login */
+#define VG_THROTTLE_WINDOW 900       /* 15 min */
+#define VG_THROTTLE_MAX 10           /* failures per window, per account and per address */
+
+typedef struct vg_auth vg_auth;
+
+enum vg_role { VG_ROLE_NONE = 0, VG_ROLE_VIEWER = 1, VG_ROLE_ADMIN = 2, VG_ROLE_OWNER = 3 };
+const char *vg_role_name(enum vg_role r);
+/* Returns VG_ROLE_NONE for anything but "owner", "admin", "viewer". */
+enum vg_role vg_role_parse(const char *s);
+
+/* Who is asking: built by the session check, carried through a request. The
+ * scope is the only handle API code has on tenant tables (db.h). */
+typedef struct vg_ctx {
+    vg_scope scope;
+    int64_t member_id;
+    enum vg_role role;
+    char email[VG_EMAIL_MAX + 1];
+    char addr[64];       /* client address, for throttling and audit */
+} vg_ctx;
+
+/* What the browser sends to create a member (setup or invitation). */
+typedef struct vg_member_keys {
+    uint8_t salt[VG_SALT_LEN];
+    uint8_t auth_key[VG_AUTH_KEY_LEN];
+    uint8_t pk[VG_PK_LEN];
+    uint8_t wrapped_sk[VG_WRAPPED_SK_LEN];
+    int has_totp;
+    uint8_t totp_secret[20];
+    char totp_code[8];   /* proves the authenticator app was set up */
+} vg_member_keys;
+
+#define VG_ORG_UID_LEN 16
+
+int vg_auth_new(vg_db *db, const char *data_dir, vg_auth **out);
+void vg_auth_free(vg_auth *a);
+vg_db *vg_auth_db(vg_auth *a);
+
+/* Validation helpers (also used by the API layer). Email: lower-cased in place. */
+int vg_email_normalize(char *email);
+int vg_name_ok(const char *s, size_t max);
+int vg_b64_decode(const char *s, uint8_t *out, size_t want);
+/* Fingerprint of a public key as shown to people: 32 hex digits in groups of 4
+ * ("1a2b 3c4d ..."), BLAKE2b-128 of the key. out >= 40 bytes. */
+
+int vg_auth_needs_setup(vg_auth *a, int *needed);
+/* New single-use setup token valid VG_SETUP_TTL; out gets its base64url text. */
+int vg_auth_setup_token_new(vg_auth *a, int64_t now, char *out, size_t outsz);
+/* Consume the token and create the organization and its owner (TOTP required)
+ * in one transaction; on success a session is opened (sid_out, ctx).
+ * VG_EAUTH: token unknown, used or expired. VG_EINVAL: bad input. */
+/* recovery_pk: the organization's recovery public key (X25519), whose secret
+ * half the owner's browser showed once and never sent. */
+int vg_auth_setup(vg_auth *a, const char *token, const char *org_name, const char *email,
+                  const vg_member_keys *k, const uint8_t recovery_pk[VG_PK_LEN], int64_t now, const char *addr,
+                  char *sid_out, size_t sidsz, vg_ctx *ctx);
+
+/* The salt to derive keys with; for an unknown email a fake one derived from
+ * the server secret, stable per email, so the answer does not reveal
+ * whether an account exists. */
+int vg_auth_login_salt(vg_auth *a, const char *email, uint8_t salt[VG_SALT_LEN]);
+/* VG_EAUTH: wrong email/key/TOTP (one answer for all). VG_EAGAIN: throttled,
+ * *retry_after seconds (checked before the credentials). */
+int vg_auth_login(vg_auth *a, const char *email, const uint8_t auth_key[VG_AUTH_KEY_LEN],
+                  const char *totp_code, const char *addr, int64_t now,
+                  char *sid_out, size_t sidsz, vg_ctx *ctx, int *retry_after);
+/* Resolve a session cookie; refreshes last_seen. VG_EAUTH if unknown/expired. */
+int vg_auth_session(vg_auth *a, const char *sid, int64_t now, const char *addr, vg_ctx *ctx);
+int vg_auth_logout(vg_auth *a, const char *sid);
+
+/* Invitation (admin or owner): email + role admin|viewer. */
+int vg_auth_invite(vg_auth *a, const vg_ctx *by, const char *email, enum vg_role role,
+                   int64_t now, char *tok_out, size_t toksz, int64_t *invite_id);
+typedef struct vg_invite_info {
+    char email[VG_EMAIL_MAX + 1];
+    enum vg_role role;
+    char org_name[VG_NAME_MAX + 1];
+    char inviter_email[VG_EMAIL_MAX + 1];
+    uint8_t inviter_pk[VG_PK_LEN];
+} vg_invite_info;
+int vg_auth_invite_info(vg_auth *a, const char *token, int64_t now, vg_invite_info *info);
+int vg_auth_invite_accept(vg_auth *a, const char *token, const vg_member_keys *k, int64_t now,
+                          const char *addr, char *sid_out, size_t sidsz, vg_ctx *ctx);
+
+#endif

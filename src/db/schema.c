@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* App database schema, version 1. Every tenant table carries org_id so that
+ * vg_scope_prep() can filter on it (docs/design/auth.md, "Tenancy").
+ * Times are Unix seconds (wall clock); audit rows also keep milliseconds. */
+#include "db/schema.h"
+
+const char vg_db_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS organizations(\n"
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, created INTEGER NOT NULL,\n"
+    /* uid: 16 random bytes naming the organization in crypto (envelope
+     * associated data, docs/design/keys.md); the integer id is local. */
+    "  uid BLOB NOT NULL UNIQUE, recovery_pk BLOB,\n"
+    "  state TEXT NOT NULL DEFAULT 'active' CHECK(state IN('active','suspended')));\n"
+    "CREATE TABLE IF NOT EXISTS sites(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  name TEXT NOT NULL, created INTEGER NOT NULL, UNIQUE(org_id, name));\n"
+    /* email is unique across organizations for now: login takes an email
+     * only (docs/design/auth.md, Caveats). */
+    "CREATE TABLE IF NOT EXISTS members(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  email TEXT NOT NULL UNIQUE,\n"
+    "  role TEXT NOT NULL CHECK(role IN('owner','admin','viewer')),\n"
+    "  salt BLOB NOT NULL, auth_hash BLOB NOT NULL, public_key BLOB NOT NULL,\n"
+    "  wrapped_sk BLOB NOT NULL, totp_secret BLOB, totp_last_step INTEGER NOT NULL DEFAULT 0,\n"
+    "  invited_by INTEGER, created INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS sessions(\n"
+    "  id_hash BLOB PRIMARY KEY, org_id INTEGER NOT NULL,\n"
+    "  member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  created INTEGER NOT NULL, last_seen INTEGER NOT NULL, addr TEXT);\n"
+    "CREATE TABLE IF NOT EXISTS invitations(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  token_hash BLOB NOT NULL UNIQUE, email TEXT NOT NULL,\n"
+    "  role TEXT NOT NULL CHECK(role IN('admin','viewer')),\n"
+    "  inviter_id INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,\n"
+    "  used INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE IF NOT EXISTS setup_tokens(\n"
+    "  token_hash BLOB PRIMARY KEY, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE IF NOT EXISTS throttle(key TEXT NOT NULL, t INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS throttle_key ON throttle(key, t);\n"
+    /* RTSP credentials are write-only through the API: no query that feeds a
+     * response selects rtsp_user/rtsp_password. */
+    "CREATE TABLE IF NOT EXISTS cameras(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  site_id INTEGER REFERENCES sites(id), name TEXT NOT NULL, url TEXT NOT NULL,\n"
+    "  rtsp_user TEXT, rtsp_password TEXT, created INTEGER NOT NULL, UNIQUE(org_id, name));\n"
+    "CREATE TABLE IF NOT EXISTS member_cameras(\n"
+    "  org_id INTEGER NOT NULL, member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,\n"
+    "  PRIMARY KEY(member_id, camera_id));\n"
+    "CREATE TABLE IF NOT EXISTS audit(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL, seq INTEGER NOT NULL,\n"
+    "  ts_ms INTEGER NOT NULL, actor_id INTEGER NOT NULL, actor TEXT NOT NULL,\n"
+    "  action TEXT NOT NULL, detail TEXT NOT NULL, addr TEXT NOT NULL,\n"
+    "  prev BLOB NOT NULL, hash BLOB NOT NULL, UNIQUE(org_id, seq));\n"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '1');\n";

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The app database schema (SQLite dialect), applied by vg_db_open. */
+#ifndef VG_DB_SCHEMA_H
+#define VG_DB_SCHEMA_H
+
+extern const char vg_db_schema_sql[];
+#define VG_DB_SCHEMA_VERSION 1
+
+#endif

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* JSON API routes (docs/api.md). The pipeline in web.c has already checked
+ * Host, Origin, session and role before a handler runs; handlers validate
+ * their own input and reach tenant rows only through r->ctx.scope.
+ * Camera credentials are write-only: no response includes them. */
+#include "web/web_int.h"
+#include "auth/audit.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define COOKIE_ATTRS "; Path=/; Secure; HttpOnly; SameSite=Strict"
+#define URL_MAX 1024
+
+static const char *jstr(json_t *b, const char *k)
+{
+    json_t *v = b ? json_object_get(b, k) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static enum MHD_Result bad(struct MHD_Connection *c, const char *code)
+{
+    return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, code);
+}
+
+static enum MHD_Result server_error(struct MHD_Connection *c)
+{
+    return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+}
+
+static void b64(const uint8_t *p, size_t n, char *out, size_t outsz)
+{
+    sodium_bin2base64(out, outsz, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static void audit(const vg_req *r, const char *action, json_t *detail /* stolen */)
+{
+    char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(detail);
+    if (vg_audit_add(&r->ctx.scope, r->ctx.member_id, r->ctx.email, action, d ? d : "{}", r->addr,
+                     vg_web_now() * 1000))
+        vg_error("web", "audit append failed (%s)", action);
+    free(d);
+}
+
+static enum MHD_Result session_reply(struct MHD_Connection *c, unsigned status, const char *sid, json_t *o)
+{
+    char cookie[160];
+    snprintf(cookie, sizeof cookie, VG_SESSION_COOKIE "=%s; Max-Age=%d" COOKIE_ATTRS, sid, VG_SESSION_ABS);
+    enum MHD_Result res = vg_reply_json_cookie(c, status, o, cookie);
+    sodium_memzero(cookie, sizeof cookie);
+    return res;
+}
+
+/* salt, auth_key, public_key, wrapped_sk, optional totp_secret + totp_code. */
+static int parse_member_keys(json_t *b, vg_member_keys *k)
+{
+    memset(k, 0, sizeof *k);
+    if (vg_b64_decode(jstr(b, "salt"), k->salt, sizeof k->salt) ||
+        vg_b64_decode(jstr(b, "auth_key"), k->auth_key, sizeof k->auth_key) ||
+        vg_b64_decode(jstr(b, "public_key"), k->pk, sizeof k->pk) ||
+        vg_b64_decode(jstr(b, "wrapped_sk"), k->wrapped_sk, sizeof k->wrapped_sk))
+        return VG_EINVAL;
+    const char *ts = jstr(b, "totp_secret"), *tc = jstr(b, "totp_code");
+    if (!ts && !tc) return 0;
+    if (!ts || !tc || strlen(tc) >= sizeof k->totp_code ||
+        vg_b64_decode(ts, k->totp_secret, sizeof k->totp_secret))
+        return VG_EINVAL;
+    snprintf(k->totp_code, sizeof k->totp_code, "%s", tc);
+    k->has_totp = 1;
+    return 0;
+}
+
+static json_t *me_json(vg_web *w, const vg_ctx *ctx)
+{
+    vg_stmt *st;
+    json_t *o = NULL;
+    if (vg_scope_prep(&ctx->scope, &st,
+            "SELECT m.email, m.role, m.public_key, m.wrapped_sk, m.totp_secret IS NOT NULL, o.name, o.uid, "
+            "o.recovery_pk "
+            "FROM members m JOIN organizations o ON o.id = m.org_id WHERE m.org_id = ?1 AND m.id = ?2",
+            "i", ctx->member_id))
+        return NULL;
+    if (vg_db_step(st) == 1) {
+        size_t npk, nw;
+        const uint8_t *pk = vg_db_blob(st, 2, &npk), *ws = vg_db_blob(st, 3, &nw);
+        char pkb[64] = "", wsb[128] = "", fp[48] = "";
+        if (pk && npk == VG_PK_LEN) { b64(pk, npk, pkb, sizeof pkb); vg_key_fingerprint(pk, fp, sizeof fp); }
+        if (ws && nw == VG_WRAPPED_SK_LEN) b64(ws, nw, wsb, sizeof wsb);
+        size_t nu, nr;
+        const uint8_t *uid = vg_db_blob(st, 6, &nu), *rpk = vg_db_blob(st, 7, &nr);
+        char uidhex[2 * VG_ORG_UID_LEN + 1] = "", rfp[48] = "";
+        if (uid && nu == VG_ORG_UID_LEN) sodium_bin2hex(uidhex, sizeof uidhex, uid, nu);
+        if (rpk && nr == VG_PK_LEN) vg_key_fingerprint(rpk, rfp, sizeof rfp);
+        o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:b,s:{s:I,s:s,s:s,s:s}}", "id", (json_int_t)ctx->member_id,
+                      "email", vg_db_text(st, 0), "role", vg_db_text(st, 1), "public_key", pkb,
+                      "wrapped_sk", wsb, "fingerprint", fp, "totp", (int)vg_db_int(st, 4), "org",
+                      "id", (json_int_t)ctx->scope.org_id, "name", vg_db_text(st, 5), "uid", uidhex,
+                      "recovery_fingerprint", rfp);
+    }
+    vg_db_done(st);
+    return o;
+}
+
+/* ---- setup and invitations (public) ----------------------------------------------- */
+
+static enum MHD_Result h_setup_status(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    int needed = 0;
+    if (vg_auth_needs_setup(w->auth, &needed)) return server_error(c);
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:b}", "needed", needed));
+}
+
+static enum MHD_Result h_setup(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_member_keys k;
+    uint8_t rpk[VG_PK_LEN];
+    char sid[VG_TOKEN_B64_MAX];
+    if (parse_member_keys(b, &k) || !k.has_totp || vg_b64_decode(jstr(b, "recovery_public_key"), rpk, sizeof rpk))
+        return bad(c, "bad_keys");
+    int rc = vg_auth_setup(w->auth, jstr(b, "token"), jstr(b, "org_name"), jstr(b, "email"), &k, rpk,
+                           vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
+    sodium_memzero(&k, sizeof k);
+    if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "bad_token");
+    if (rc == VG_EINVAL) return bad(c, "bad_input");
+    if (rc) return server_error(c);
+    enum MHD_Result res = session_reply(c, MHD_HTTP_CREATED, sid, me_json(w, &r->ctx));
+    sodium_memzero(sid, sizeof sid);
+    return res;
+}
+
+static enum MHD_Result h_invite_info(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_invite_info in;
+    char fp[48], pkb[64];
+    const char *tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    if (vg_auth_invite_info(w->auth, tok, vg_web_now(), &in)) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    vg_key_fingerprint(in.inviter_pk, fp, sizeof fp);
+    b64(in.inviter_pk, sizeof in.inviter_pk, pkb, sizeof pkb);
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "email", in.email, "role",
+                         vg_role_name(in.role), "org", in.org_name, "inviter", in.inviter_email,
+                         "inviter_public_key", pkb, "inviter_fingerprint", fp));
+}
+
+static enum MHD_Result h_invite_accept(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_member_keys k;
+    char sid[VG_TOKEN_B64_MAX];
+    if (parse_member_keys(b, &k)) return bad(c, "bad_keys");
+    int rc = vg_auth_invite_accept(w->auth, jstr(b, "token"), &k, vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
+    sodium_memzero(&k, sizeof k);
+    if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "bad_token");
+    if (rc == VG_EINVAL) return bad(c, "bad_input");
+    if (rc) return server_error(c);
+    enum MHD_Result res = session_reply(c, MHD_HTTP_CREATED, sid, me_json(w, &r->ctx));
+    sodium_memzero(sid, sizeof sid);
+    return res;
+}
+
+/* ---- login ------------------------------------------------------------------------ */
+
+static enum MHD_Result h_login_params(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    uint8_t salt[VG_SALT_LEN];
+    char sb[48];
+    const char *email = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "email");
+    if (vg_auth_login_salt(w->auth, email, salt)) return bad(c, "bad_email");
+    b64(salt, sizeof salt, sb, sizeof sb);
+    /* Argon2id parameters are fixed (docs/design/auth.md); sent so clients need not guess. */
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s,s:i,s:i}", "salt", sb, "kdf", "argon2id13",
+                                                   "opslimit", 3, "memlimit", 64 * 1024 * 1024));
+}
+
+static enum MHD_Result h_login(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    uint8_t key[VG_AUTH_KEY_LEN];
+    char sid[VG_TOKEN_B64_MAX];
+    int retry = 0;
+    if (vg_b64_decode(jstr(b, "auth_key"), key, sizeof key)) return bad(c, "bad_auth_key");
+    if (r->sid[0]) (void)vg_auth_logout(w->auth, r->sid);   /* rotate: the old session dies */
+    int rc = vg_auth_login(w->auth, jstr(b, "email"), key, jstr(b, "totp_code"), r->addr, vg_web_now(),
+                           sid, sizeof sid, &r->ctx, &retry);
+    sodium_memzero(key, sizeof key);
+    if (rc == VG_EAGAIN) return vg_reply_retry(c, retry);
+    if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_UNAUTHORIZED, "bad_credentials");
+    if (rc == VG_EINVAL) return bad(c, "bad_input");
+    if (rc) return server_error(c);
+    enum MHD_Result res = session_reply(c, MHD_HTTP_OK, sid, me_json(w, &r->ctx));
+    sodium_memzero(sid, sizeof sid);
+    return res;
+}
+
+static enum MHD_Result h_logout(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    (void)vg_auth_logout(w->auth, r->sid);
+    audit(r, "logout", NULL);
+    return vg_reply_json_cookie(c, MHD_HTTP_OK, json_object(), VG_SESSION_COOKIE "=; Max-Age=0" COOKIE_ATTRS);
+}
+
+static enum MHD_Result h_me(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    json_t *o = me_json(w, &r->ctx);
+    return o ? vg_reply_json(c, MHD_HTTP_OK, o) : server_error(c);
+}
+
+/* ---- members ------------------------------------------------------------------------ */
+
+static enum MHD_Result h_members(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_stmt *st;
+    json_t *arr = json_array();
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT id, email, role, public_key, totp_secret IS NOT NULL, created "
+                      "FROM members WHERE org_id = ?1 ORDER BY id", "")) {
+        json_decref(arr);
+        return server_error(c);
+    }
+    while (vg_db_step(st) == 1) {
+        size_t n;
+        const uint8_t *pk = vg_db_blob(st, 3, &n);
+        char fp[48] = "";
+        if (pk && n == VG_PK_LEN) vg_key_fingerprint(pk, fp, sizeof fp);
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:b,s:I}", "id", (json_int_t)vg_db_int(st, 0),
+                              "email", vg_db_text(st, 1), "role", vg_db_text(st, 2), "fingerprint", fp,
+                              "totp", (int)vg_db_int(st, 4), "created", (json_int_t)vg_db_int(st, 5)));
+    }
+    vg_db_done(st);
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "members", arr));
+}
+
+static enum MHD_Result h_member_invite(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    char tok[VG_TOKEN_B64_MAX], fp[48] = "";
+    int64_t id;
+    enum vg_role role = vg_role_parse(jstr(b, "role"));
+    if (role != VG_ROLE_ADMIN && role != VG_ROLE_VIEWER) return bad(c, "bad_role");
+    int rc = vg_auth_invite(w->auth, &r->ctx, jstr(b, "email"), role, vg_web_now(), tok, sizeof tok, &id);
+    if (rc == VG_EINVAL) return bad(c, "bad_input");
+    if (rc) return server_error(c);
+    json_t *me = me_json(w, &r->ctx);
+    if (me) snprintf(fp, sizeof fp, "%s", json_string_value(json_object_get(me, "fingerprint")));
+    json_decref(me);
+    enum MHD_Result res = vg_reply_json(c, MHD_HTTP_CREATED, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)id,
+                                        "token", tok, "inviter_fingerprint", fp, "expires_in", (json_int_t)VG_INVITE_TTL));
+    sodium_memzero(tok, sizeof tok);
+    return res;
+}
+
+static enum MHD_Result h_member_remove(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_stmt *st;
+    enum vg_role role = VG_ROLE_NONE;
+    char email[VG_EMAIL_MAX + 1] = "";
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT role, email FROM members WHERE org_id = ?1 AND id = ?2", "i", r->id))
+        return server_error(c);
+    if (vg_db_step(st) == 1) {
+        role = vg_role_parse(vg_db_text(st, 0));
+        snprintf(email, sizeof email, "%s", vg_db_text(st, 1));
+    }
+    vg_db_done(st);
+    if (role == VG_ROLE_NONE) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (role == VG_ROLE_OWNER || r->id == r->ctx.member_id) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "forbidden");
+    /* Sessions and camera keys of the member go with it (ON DELETE CASCADE). */
+    if (vg_scope_run(&r->ctx.scope, "DELETE FROM members WHERE org_id = ?1 AND id = ?2", "i", r->id))
+        return server_error(c);
+    audit(r, "member.remove", json_pack("{s:I,s:s}", "id", (json_int_t)r->id, "email", email));
+    return vg_reply_json(c, MHD_HTTP_OK, json_object());
+}
+
+/* ---- sites and cameras ------------------------------------------------------------------ */
+
+static enum MHD_Result h_sites(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_stmt *st;
+    json_t *arr = json_array();
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT id, name FROM sites WHERE org_id = ?1 ORDER BY name", "")) {
+        json_decref(arr);
+        return server_error(c);
+    }
+    while (vg_db_step(st) == 1)
+        json_array_append_new(arr, json_pack("{s:I,s:s}", "id", (json_int_t)vg_db_int(st, 0), "name", vg_db_text(st, 1)));
+    vg_db_done(st);
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "sites", arr));
+}
+
+static enum MHD_Result h_site_add(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    const char *name = jstr(b, "name");
+    if (!vg_name_ok(name, VG_NAME_MAX)) return bad(c, "bad_name");
+    int rc = vg_scope_run(&r->ctx.scope, "INSERT INTO sites(org_id, name, created) VALUES(?1, ?2, ?3)", "ti",
+                          name, vg_web_now());
+    if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_CONFLICT, "exists");
+    if (rc) return server_error(c);
+    int64_t id = vg_db_last_id(w->db);
+    audit(r, "site.add", json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", name));
+    return vg_reply_json(c, MHD_HTTP_CREATED, json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", name));
+}
+
+/* rtsp:// or rtsps:// URL without userinfo (credentials travel separately and
+ * are never echoed), printable ASCII only. */
+static int camera_url_ok(const char *u)
+{
+    size_t n = u ? strlen(u) : 0;
+    if (n < 8 || n > URL_MAX) return 0;
+    if (strncmp(u, "rtsp://", 7) != 0 && strncmp(u, "rtsps://", 8) != 0) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f) return 0;
+    const char *auth = strstr(u, "://") + 3;
+    size_t alen = strcspn(auth, "/?#");
+    return alen > 0 && memchr(auth, '@', alen) == NULL;
+}
+
+static int site_in_org(const vg_scope *s, int64_t site)
+{
+    vg_stmt *st;
+    int ok = 0;
+    if (vg_scope_prep(s, &st, "SELECT 1 FROM sites WHERE org_id = ?1 AND id = ?2", "i", site)) return 0;
+    ok = vg_db_step(st) == 1;
+    vg_db_done(st);
+    return ok;
+}
+
+static json_t *camera_json(vg_stmt *st)
+{
+    json_t *o = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)vg_db_int(st, 0), "name", vg_db_text(st, 1),
+                          "url", vg_db_text(st, 3), "has_credentials", (int)vg_db_int(st, 4));
+    json_object_set_new(o, "site_id", vg_db_is_null(st, 2) ? json_null() : json_integer(vg_db_int(st, 2)));
+    return o;
+}
+
+static enum MHD_Result h_cameras(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_stmt *st;
+    json_t *arr = json_array();
+    int rc;
+    /* Viewers see only the cameras they were given; credentials are never selected. */
+    if (r->ctx.role >= VG_ROLE_ADMIN)
+        rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT id, name, site_id, url, rtsp_password IS NOT NULL "
+                           "FROM cameras WHERE org_id = ?1 ORDER BY name", "");
+    else
+        rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT c.id, c.name, c.site_id, c.url, c.rtsp_password IS NOT NULL "
+                           "FROM cameras c JOIN member_cameras mc ON mc.camera_id = c.id AND mc.org_id = c.org_id "
+                           "WHERE c.org_id = ?1 AND mc.member_id = ?2 ORDER BY c.name", "i", r->ctx.member_id);
+    if (rc) { json_decref(arr); return server_error(c); }
+    while (vg_db_step(st) == 1) json_array_append_new(arr, camera_json(st));
+    vg_db_done(st);
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "cameras", arr));
+}
+
+typedef struct cam_in {
+    const char *name, *url, *user, *pass;
+    int has_site, has_user, has_pass;
+    int64_t site;
+} cam_in;
+
+static int parse_camera(json_t *b, const vg_scope *s, cam_in *in, int partial)
+{
+    memset(in, 0, sizeof *in);
+    json_t *site = json_object_get(b, "site_id");
+    in->name = jstr(b, "name");
+    in->url = jstr(b, "url");
+    in->user = jstr(b, "username");
+    in->pass = jstr(b, "password");
+    in->has_user = json_object_get(b, "username") != NULL;
+    in->has_pass = json_object_get(b, "password") != NULL;
+    if ((!partial || in->name) && !vg_name_ok(in->name, VG_NAME_MAX)) return VG_EINVAL;
+    if ((!partial || in->url) && !camera_url_ok(in->url)) return VG_EINVAL;
+    if ((in->has_user && !in->user) || (in->user && strlen(in->user) > 256)) return VG_EINVAL;
+    if ((in->has_pass && !in->pass) || (in->pass && strlen(in->pass) > 256)) return VG_EINVAL;
+    if (site && !json_is_null(site)) {
+        if (!json_is_integer(site) || !site_in_org(s, json_integer_value(site))) return VG_EINVAL;
+        in->site = json_integer_value(site);
+        in->has_site = 1;
+    }
+    return 0;
+}
+
+static enum MHD_Result h_camera_add(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    cam_in in;
+    if (!b || parse_camera(b, &r->ctx.scope, &in, 0)) return bad(c, "bad_input");
+    int rc = vg_scope_run(&r->ctx.scope, "INSERT INTO cameras(org_id, site_id, name, url, rtsp_user, rtsp_password, "
+                          "created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", "ntttti", in.site, in.name, in.url,
+                          in.user, in.pass, vg_web_now());
+    int64_t id = vg_db_last_id(w->db);
+    if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_CONFLICT, "exists");
+    if (rc) return server_error(c);
+    audit(r, "camera.add", json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", in.name));
+    return vg_reply_json(c, MHD_HTTP_CREATED, json_pack("{s:I}", "id", (json_int_t)id));
+}
+
+static enum MHD_Result h_camera_edit(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    cam_in in;
+    if (!b || parse_camera(b, &r->ctx.scope, &in, 1)) return bad(c, "bad_input");
+    /* COALESCE keeps fields the request leaves out; credentials are replaced
+     * only when given (an empty string clears them). */
+    int rc = vg_scope_run(&r->ctx.scope,
+        "UPDATE cameras SET name = COALESCE(?3, name), url = COALESCE(?4, url), "
+        "site_id = CASE WHEN ?5 THEN ?6 ELSE site_id END, "
+        "rtsp_user = CASE WHEN ?7 THEN NULLIF(?8, '') ELSE rtsp_user END, "
+        "rtsp_password = CASE WHEN ?9 THEN NULLIF(?10, '') ELSE rtsp_password END "
+        "WHERE org_id = ?1 AND id = ?2", "ittinitit", r->id, in.name, in.url,
+        (int64_t)(json_object_get(b, "site_id") != NULL), in.site, (int64_t)in.has_user, in.user,
+        (int64_t)in.has_pass, in.pass);
+    if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_CONFLICT, "exists");
+    if (rc) return server_error(c);
+    if (vg_db_changes(w->db) != 1) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    json_t *d = json_pack("{s:I}", "id", (json_int_t)r->id);
+    const char *keys[] = {"name", "url", "site_id", "username", "password"};
+    json_t *changed = json_array();
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (json_object_get(b, keys[i])) json_array_append_new(changed, json_string(keys[i]));
+    json_object_set_new(d, "changed", changed);
+    audit(r, "camera.edit", d);
+    return vg_reply_json(c, MHD_HTTP_OK, json_object());
+}
+
+static enum MHD_Result h_camera_remove(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    if (vg_scope_run(&r->ctx.scope, "DELETE FROM member_cameras WHERE org_id = ?1 AND camera_id = ?2", "i", r->id) ||
+        vg_scope_run(&r->ctx.scope, "DELETE FROM cameras WHERE org_id = ?1 AND id = ?2", "i", r->id))
+        return server_error(c);
+    if (vg_db_changes(w->db) != 1) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    audit(r, "camera.remove", json_pack("{s:I}", "id", (json_int_t)r->id));
+    return vg_reply_json(c, MHD_HTTP_OK, json_object());
+}
+
+/* ---- audit ------------------------------------------------------------------------------ */
+
+static enum MHD_Result h_audit(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_stmt *st;
+    int64_t bad_seq = 0;
+    uint8_t head[VG_AUDIT_HASH_LEN];
+    char hex[2 * VG_AUDIT_HASH_LEN + 1];
+    json_t *arr = json_array();
+    int vrc = vg_audit_verify(&r->ctx.scope, &bad_seq, head);
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT seq, ts_ms, actor, action, detail, addr, hash FROM audit "
+                      "WHERE org_id = ?1 ORDER BY seq DESC LIMIT 500", "")) {
+        json_decref(arr);
+        return server_error(c);
+    }
+    while (vg_db_step(st) == 1) {
+        size_t n;
+        const uint8_t *h = vg_db_blob(st, 6, &n);
+        hex[0] = 0;
+        if (h && n == VG_AUDIT_HASH_LEN) sodium_bin2hex(hex, sizeof hex, h, n);
+        json_t *detail = json_loads(vg_db_text(st, 4), 0, NULL);
+        json_array_append_new(arr, json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s}", "seq", (json_int_t)vg_db_int(st, 0),
+                              "ts_ms", (json_int_t)vg_db_int(st, 1), "actor", vg_db_text(st, 2), "action",
+                              vg_db_text(st, 3), "detail", detail ? detail : json_object(), "addr",
+                              vg_db_text(st, 5), "hash", hex));
+    }
+    vg_db_done(st);
+    sodium_bin2hex(hex, sizeof hex, head, sizeof head);
+    json_t *o = json_pack("{s:o,s:s,s:b}", "entries", arr, "head", hex, "verified", vrc == 0);
+    if (vrc) json_object_set_new(o, "first_bad_seq", json_integer(bad_seq));
+    return vg_reply_json(c, MHD_HTTP_OK, o);
+}
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+static const vg_web_route routes[] = {
+    {"GET", "/api/setup/status", 0, VG_PUBLIC, VG_ROLE_NONE, h_setup_status},
+    {"POST", "/api/setup", 0, VG_PUBLIC, VG_ROLE_NONE, h_setup},
+    {"GET", "/api/setup/invite", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_info},
+    {"POST", "/api/setup/invite", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_accept},
+    {"GET", "/api/login/params", 0, VG_PUBLIC, VG_ROLE_NONE, h_login_params},
+    {"POST", "/api/login", 0, VG_PUBLIC, VG_ROLE_NONE, h_login},
+    {"POST", "/api/logout", 0, VG_SESSION, VG_ROLE_VIEWER, h_logout},
+    {"GET", "/api/me", 0, VG_SESSION, VG_ROLE_VIEWER, h_me},
+    {"GET", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_members},
+    {"POST", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_member_invite},
+    {"DELETE", "/api/members/", 1, VG_SESSION, VG_ROLE_ADMIN, h_member_remove},
+    {"GET", "/api/sites", 0, VG_SESSION, VG_ROLE_VIEWER, h_sites},
+    {"POST", "/api/sites", 0, VG_SESSION, VG_ROLE_ADMIN, h_site_add},
+    {"GET", "/api/cameras", 0, VG_SESSION, VG_ROLE_VIEWER, h_cameras},
+    {"POST", "/api/cameras", 0, VG_SESSION, VG_ROLE_ADMIN, h_camera_add},
+    {"PATCH", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, h_camera_edit},
+    {"DELETE", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, h_camera_remove},
+    {"GET", "/api/audit", 0, VG_SESSION, VG_ROLE_ADMIN, h_audit},
+};
+
+const vg_web_route *vg_api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

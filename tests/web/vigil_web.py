@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the web integration tests: run `vigil serve` on a fresh data
+dir and talk HTTPS to it (self-signed certificate, so verification is off)."""
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VIGIL = os.environ.get("VIGIL_BIN", os.path.join(ROOT, "build", "asan", "vigil"))
+
+
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def totp(secret, t=None, step_offset=0):
+    """RFC 6238 with HMAC-SHA1, 30 s, 6 digits."""
+    step = int((time.time() if t is None else t) // 30) + step_offset
+    mac = hmac.new(secret, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    v = struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (v % 1000000)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Member:
+    """Key material a browser would derive; random here (the server cannot
+    tell: it only ever sees the auth key)."""
+
+    def __init__(self, email, with_totp=True):
+        self.email = email
+        self.salt = os.urandom(16)
+        self.auth_key = os.urandom(32)
+        self.pk = os.urandom(32)
+        self.wrapped_sk = os.urandom(72)
+        self.totp_secret = os.urandom(20) if with_totp else None
+        self.last_step = None
+
+    def keys(self):
+        d = {"salt": b64(self.salt), "auth_key": b64(self.auth_key), "public_key": b64(self.pk),
+             "wrapped_sk": b64(self.wrapped_sk)}
+        if self.totp_secret:
+            d["totp_secret"] = b64(self.totp_secret)
+            d["totp_code"] = self.fresh_code()
+        return d
+
+    def fresh_code(self):
+        """A code for a step not used before (the server refuses replays)."""
+        while True:
+            step = int(time.time() // 30)
+            if self.last_step is None or step > self.last_step:
+                self.last_step = step
+                return totp(self.totp_secret)
+            # try the next step (accepted: one step of drift)
+            if self.last_step == step:
+                self.last_step = step + 1
+                return totp(self.totp_secret, step_offset=1)
+            time.sleep(1)
+
+
+class Server:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="vigil-web-")
+        self.port = free_port()
+        self.origin = "https://127.0.0.1:%d" % self.port
+        self.errpath = os.path.join(self.dir, "stderr.txt")
+        self.err = open(self.errpath, "wb")
+        self.proc = subprocess.Popen(
+            [VIGIL, "serve", "--data", os.path.join(self.dir, "data"), "--listen", "127.0.0.1:%d" % self.port,
+             "--ui", os.path.join(ROOT, "ui")], stdout=self.err, stderr=self.err, cwd=ROOT)
+        self.setup_token = None
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            text = open(self.errpath, "rb").read().decode(errors="replace")
+            m = re.search(r"#setup=([A-Za-z0-9_-]{43})", text)
+            if m:
+                self.setup_token = m.group(1)
+            if "listening on" in text:
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("vigil serve exited: " + text)
+            time.sleep(0.05)
+        raise RuntimeError("vigil serve did not start")
+
+    def stderr(self):
+        return open(self.errpath, "rb").read().decode(errors="replace")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.err.close()
+        return rc
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def client(self):
+        return Client(self)
+
+
+class Client:
+    def __init__(self, server):
+        self.server = server
+        self.cookie = None
+        self.ctx = ssl._create_unverified_context()
+
+    def raw(self, method, path, body=None, headers=None, origin=True):
+        h = {}
+        if origin is True:
+            h["Origin"] = self.server.origin
+        elif origin:
+            h["Origin"] = origin
+        if self.cookie:
+            h["Cookie"] = "__Host-vg_session=" + self.cookie
+        if body is not None:
+            if not isinstance(body, (bytes, str)):
+                body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        c = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=self.ctx, timeout=20)
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        sc = r.getheader("Set-Cookie")
+        if sc and sc.startswith("__Host-vg_session="):
+            val = sc.split(";")[0].split("=", 1)[1]
+            self.cookie = val or None
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        c.close()
+        try:
+            js = json.loads(data) if data else None
+        except ValueError:
+            js = None
+        return r.status, js, hdrs, data
+
+    def call(self, method, path, body=None, **kw):
+        st, js, _, _ = self.raw(method, path, body, **kw)
+        return st, js
+
+
+def setup_org(server, owner=None, org="Acme"):
+    owner = owner or Member("owner@example.com")
+    c = server.client()
+    body = dict(owner.keys(), token=server.setup_token, org_name=org, email=owner.email,
+                recovery_public_key=b64(os.urandom(32)))
+    st, js = c.call("POST", "/api/setup", body)
+    assert st == 201, (st, js)
+    return c, owner
+
+
+def login(server, m, code=True):
+    c = server.client()
+    body = {"email": m.email, "auth_key": b64(m.auth_key)}
+    if code and m.totp_secret:
+        body["totp_code"] = m.fresh_code()
+    st, js = c.call("POST", "/api/login", body)
+    return c, st, js

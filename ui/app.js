@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// vigil browser app: a small hash router and the page shell. Pages live in
+// pages.js. No framework; DOM is built with h() (never innerHTML with data).
+import { api } from './api.js';
+import { ready } from './keys.js';
+import * as pages from './pages.js';
+
+export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
+
+export function h(tag, attrs = {}, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v == null) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const kid of kids.flat()) if (kid != null && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
+  return el;
+}
+
+export function toast(msg) {
+  const t = document.getElementById('toast');
+  t.textContent = msg; t.classList.add('show');
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => t.classList.remove('show'), 2500);
+}
+
+const ROLE = { viewer: 1, admin: 2, owner: 3 };
+export const atLeast = (role) => state.me && ROLE[state.me.role] >= ROLE[role];
+
+function render(node, { narrow = false, title = '' } = {}) {
+  const main = document.getElementById('main');
+  main.className = narrow ? 'narrow' : '';
+  main.replaceChildren(node);
+  document.title = title ? `${title} · vigil` : 'vigil';
+  const h1 = main.querySelector('h1');
+  if (h1) { h1.tabIndex = -1; h1.focus({ preventScroll: true }); }
+}
+
+function shell(show) {
+  const top = document.getElementById('top');
+  top.hidden = !show;
+  if (!show || !state.me) return;
+  document.getElementById('org-name').textContent = state.me.org.name;
+  document.getElementById('who').textContent = `${state.me.email} · ${state.me.role}`;
+  const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
+  for (const a of document.querySelectorAll('#nav a')) {
+    a.hidden = a.dataset.minRole ? !atLeast(a.dataset.minRole) : false;
+    if (a.dataset.page === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+}
+
+export function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
+
+export function signedIn(me, keys) { state.me = me; state.keys = keys; }
+
+async function route() {
+  const hash = location.hash || '#/';
+  const params = new URLSearchParams(hash.slice(1));
+  if (params.get('setup')) { shell(false); return render(await pages.setup(params.get('setup')), { narrow: true, title: 'Set up' }); }
+  if (params.get('invite')) {
+    shell(false);
+    return render(await pages.invite(params.get('invite'), params.get('fp') || ''), { narrow: true, title: 'Join' });
+  }
+  if (!state.keys) {
+    // A session without keys in memory (page reload) must unlock again: the KEK lives only here.
+    if (!state.me) { try { state.me = await api('GET', '/api/me'); } catch { state.me = null; } }
+    shell(false);
+    return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
+  }
+  const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
+  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live: pages.live, playback: pages.playback };
+  const page = table[name] || pages.cameras;
+  shell(true);
+  try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }
+  catch (e) {
+    if (e.status === 401) { state.keys = null; state.me = null; return go('#/login'); }
+    render(h('div', { class: 'card' }, h('h1', { text: 'Something went wrong' }), h('p', { class: 'error', text: e.message })));
+  }
+}
+
+async function logout() {
+  try { await api('POST', '/api/logout', {}); } catch { /* the session may be gone already */ }
+  if (state.keys) for (const k of Object.values(state.keys)) if (k instanceof Uint8Array) k.fill(0);
+  state.keys = null; state.me = null;
+  go('#/login');
+}
+
+window.addEventListener('hashchange', route);
+window.addEventListener('DOMContentLoaded', async () => {
+  document.getElementById('logout').addEventListener('click', logout);
+  await ready();
+  route();
+});
