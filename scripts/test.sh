@@ -34,6 +34,9 @@ for t in build/asan/tests/test_*; do
   fi
 done
 
+stage "media files checked by ffprobe/ffmpeg"
+sh tests/media_check.sh; count media_check $?
+
 stage "fuzz targets (short runs)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 if make -j2 fuzz; then

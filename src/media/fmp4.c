@@ -14,6 +14,7 @@
  *     vg_fmp4_fragment() for the same samples (one code path writes both).
  */
 #include "media/fmp4.h"
+#include "media/h26x.h"
 #include "core/err.h"
 #include "media/mp4_int.h"
 #include "rtsp/depack.h"
@@ -88,73 +89,22 @@ void vg__box_close(vg__bw *w, size_t start)
 
 /* ---- parameter-set parsing (only what the sample entries need) ---- */
 
-typedef struct bits {
-    const uint8_t *p;
-    size_t n, pos; /* in bits */
-    int err;
-} bits;
-
-static uint32_t rbits(bits *b, unsigned k)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < k; i++) {
-        if (b->pos >= b->n * 8) {
-            b->err = 1;
-            return 0;
-        }
-        v = v << 1 | ((b->p[b->pos >> 3] >> (7 - (b->pos & 7))) & 1u);
-        b->pos++;
-    }
-    return v;
-}
-
-/* Exp-Golomb ue(v), H.264 §9.1; values beyond 32 bits are an error. */
-static uint32_t rue(bits *b)
-{
-    unsigned zeros = 0;
-    while (!b->err && rbits(b, 1) == 0)
-        if (++zeros > 31) {
-            b->err = 1;
-            return 0;
-        }
-    if (b->err)
-        return 0;
-    return (uint32_t)((1ull << zeros) - 1 + rbits(b, zeros));
-}
-
-/* NAL payload -> RBSP: drop emulation_prevention_three_byte (H.264 §7.4.1). */
-static size_t unescape(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-    size_t o = 0, zeros = 0;
-    for (size_t i = 0; i < n && o < cap; i++) {
-        if (zeros >= 2 && in[i] == 3) {
-            zeros = 0;
-            continue;
-        }
-        zeros = in[i] == 0 ? zeros + 1 : 0;
-        out[o++] = in[i];
-    }
-    return o;
-}
-
-static void skip_sub_layers(bits *b, unsigned max_sub_layers_minus1)
+static void skip_sub_layers(vg_bits *b, unsigned max_sub_layers_minus1)
 {
     unsigned prof[8] = {0}, lvl[8] = {0};
     for (unsigned i = 0; i < max_sub_layers_minus1; i++) {
-        prof[i] = rbits(b, 1);
-        lvl[i] = rbits(b, 1);
+        prof[i] = vg_bits_read(b, 1);
+        lvl[i] = vg_bits_read(b, 1);
     }
     if (max_sub_layers_minus1 > 0)
         for (unsigned i = max_sub_layers_minus1; i < 8; i++)
-            rbits(b, 2);
+            vg_bits_skip(b, 2);
     for (unsigned i = 0; i < max_sub_layers_minus1; i++) {
         if (prof[i]) {
-            rbits(b, 32);
-            rbits(b, 32);
-            rbits(b, 24);
+            vg_bits_skip(b, 88); /* sub_layer profile: space..constraint flags */
         }
         if (lvl[i])
-            rbits(b, 8);
+            vg_bits_skip(b, 8);
     }
 }
 
@@ -163,7 +113,7 @@ int vg__hevc_parse_sps(const uint8_t *sps, size_t len, vg__hevc_ptl *out)
     uint8_t rbsp[VG_PS_MAX];
     if (len < 3 || len > VG_PS_MAX)
         return VG_EINVAL;
-    size_t n = unescape(sps + 2, len - 2, rbsp, sizeof rbsp); /* skip 2-byte NAL header */
+    long n = vg_h26x_unescape(sps + 2, len - 2, rbsp, sizeof rbsp); /* skip the NAL header */
     if (n < 14)
         return VG_EINVAL;
     memset(out, 0, sizeof *out);
@@ -172,23 +122,25 @@ int vg__hevc_parse_sps(const uint8_t *sps, size_t len, vg__hevc_ptl *out)
     out->max_sub_layers_minus1 = (rbsp[0] >> 1) & 7;
     out->temporal_id_nesting = rbsp[0] & 1;
     memcpy(out->ptl, rbsp + 1, 12);
-    bits b = {rbsp, n, 13 * 8, 0};
+    vg_bits b;
+    vg_bits_init(&b, rbsp, (size_t)n, false);
+    vg_bits_skip(&b, 13 * 8);
     skip_sub_layers(&b, out->max_sub_layers_minus1);
-    rue(&b); /* sps_seq_parameter_set_id */
-    uint32_t cf = rue(&b);
+    vg_bits_ue(&b); /* sps_seq_parameter_set_id */
+    uint32_t cf = vg_bits_ue(&b);
     if (cf > 3)
         return VG_EINVAL;
     if (cf == 3)
-        rbits(&b, 1); /* separate_colour_plane_flag */
-    uint32_t w = rue(&b), h = rue(&b);
+        vg_bits_read(&b, 1); /* separate_colour_plane_flag */
+    uint32_t w = vg_bits_ue(&b), h = vg_bits_ue(&b);
     uint32_t cl = 0, cr = 0, ct = 0, cb = 0;
-    if (rbits(&b, 1)) {
-        cl = rue(&b);
-        cr = rue(&b);
-        ct = rue(&b);
-        cb = rue(&b);
+    if (vg_bits_read(&b, 1)) {
+        cl = vg_bits_ue(&b);
+        cr = vg_bits_ue(&b);
+        ct = vg_bits_ue(&b);
+        cb = vg_bits_ue(&b);
     }
-    uint32_t bl = rue(&b), bc = rue(&b);
+    uint32_t bl = vg_bits_ue(&b), bc = vg_bits_ue(&b);
     if (b.err || bl > 8 || bc > 8)
         return VG_EINVAL;
     uint32_t sw = (cf == 1 || cf == 2) ? 2 : 1, sh = cf == 1 ? 2 : 1;
@@ -208,13 +160,17 @@ int vg__hevc_parse_sps(const uint8_t *sps, size_t len, vg__hevc_ptl *out)
 static int avc_high_fields(const vg_track *t, uint8_t *cf, uint8_t *bl, uint8_t *bc)
 {
     uint8_t rbsp[VG_PS_MAX];
-    size_t n = unescape(t->sps + 1, t->sps_len - 1u, rbsp, sizeof rbsp);
-    bits b = {rbsp, n, 24, 0};
-    rue(&b); /* seq_parameter_set_id */
-    uint32_t c = rue(&b);
+    long n = vg_h26x_unescape(t->sps + 1, t->sps_len - 1u, rbsp, sizeof rbsp);
+    if (n < 0)
+        return VG_EINVAL;
+    vg_bits b;
+    vg_bits_init(&b, rbsp, (size_t)n, false);
+    vg_bits_skip(&b, 24); /* profile_idc, constraint flags, level_idc */
+    vg_bits_ue(&b); /* seq_parameter_set_id */
+    uint32_t c = vg_bits_ue(&b);
     if (c == 3)
-        rbits(&b, 1);
-    uint32_t l = rue(&b), k = rue(&b);
+        vg_bits_read(&b, 1);
+    uint32_t l = vg_bits_ue(&b), k = vg_bits_ue(&b);
     if (b.err || c > 3 || l > 6 || k > 6)
         return VG_EINVAL;
     *cf = (uint8_t)c;

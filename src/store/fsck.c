@@ -35,21 +35,6 @@ typedef struct fsck_ctx {
     int64_t segments, fragments;
 } fsck_ctx;
 
-static int cam_uuid(sqlite3 *db, int64_t cam, uint8_t uuid[VG_UUID_LEN])
-{
-    sqlite3_stmt *s = NULL;
-    int rc = VG_ENOTFOUND;
-    if (sqlite3_prepare_v2(db, "SELECT uuid FROM cameras WHERE id = ?", -1, &s, NULL) != SQLITE_OK)
-        return VG_EIO;
-    sqlite3_bind_int64(s, 1, cam);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == VG_UUID_LEN) {
-        memcpy(uuid, sqlite3_column_blob(s, 0), VG_UUID_LEN);
-        rc = 0;
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
 static void check_segment(fsck_ctx *c, int64_t cam, int64_t seg, const char *status)
 {
     char path[4096], what[96];
@@ -65,7 +50,7 @@ static void check_segment(fsck_ctx *c, int64_t cam, int64_t seg, const char *sta
         return;
     }
     c->segments++;
-    if (vg__seg_path(c->dir, cam, seg, path, sizeof path) != 0 || cam_uuid(c->db, cam, uuid) != 0 ||
+    if (vg__seg_path(c->dir, cam, seg, path, sizeof path) != 0 || vg__db_cam_uuid(c->db, cam, uuid) != 0 ||
         vg__load_rows(c->db, seg, &rows, &nrows) != 0) {
         c->problems++;
         return;

@@ -79,6 +79,22 @@ int vg__db_open(const char *dir, int readonly, sqlite3 **out)
 
 int vg__db_schema(sqlite3 *db) { return vg__db_exec(db, schema_sql); }
 
+/* The camera's uuid, or VG_ENOTFOUND. */
+int vg__db_cam_uuid(sqlite3 *db, int64_t cam, uint8_t uuid[VG_UUID_LEN])
+{
+    sqlite3_stmt *s = NULL;
+    int rc = VG_ENOTFOUND;
+    if (sqlite3_prepare_v2(db, "SELECT uuid FROM cameras WHERE id = ?", -1, &s, NULL) != SQLITE_OK)
+        return VG_EIO;
+    sqlite3_bind_int64(s, 1, cam);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == VG_UUID_LEN) {
+        memcpy(uuid, sqlite3_column_blob(s, 0), VG_UUID_LEN);
+        rc = 0;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int vg__db_meta(sqlite3 *db, uint8_t org[VG_ORG_ID_LEN], uint8_t rec_pk[VG_SIGN_PK_LEN])
 {
     sqlite3_stmt *s = NULL;

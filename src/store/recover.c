@@ -83,22 +83,6 @@ static int seg_row(sqlite3 *db, int64_t seg, int *exists, int64_t *max_seq, int6
     return 0;
 }
 
-/* The camera's uuid, or VG_ENOTFOUND. */
-static int cam_uuid(sqlite3 *db, int64_t cam, uint8_t uuid[VG_UUID_LEN])
-{
-    sqlite3_stmt *s = NULL;
-    int rc = VG_ENOTFOUND;
-    if (sqlite3_prepare_v2(db, "SELECT uuid FROM cameras WHERE id = ?", -1, &s, NULL) != SQLITE_OK)
-        return VG_EIO;
-    sqlite3_bind_int64(s, 1, cam);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == VG_UUID_LEN) {
-        memcpy(uuid, sqlite3_column_blob(s, 0), VG_UUID_LEN);
-        rc = 0;
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
 /* Inserts the rows for a recovered segment in one transaction. */
 static int commit_rows(vg_recover_ctx *c, const vg_segscan *sc, int row_exists, rec_list *l,
                        int64_t cam, uint64_t bytes)
@@ -154,7 +138,7 @@ static int check_header(vg_recover_ctx *c, const vg_segscan *sc, int64_t cam, in
                         const char *path)
 {
     uint8_t uuid[VG_UUID_LEN];
-    if (sc->hdr.segment_id != (uint64_t)seg || cam_uuid(c->db, cam, uuid) != 0 ||
+    if (sc->hdr.segment_id != (uint64_t)seg || vg__db_cam_uuid(c->db, cam, uuid) != 0 ||
         memcmp(uuid, sc->hdr.camera, VG_UUID_LEN) != 0 ||
         memcmp(c->org, sc->hdr.org, VG_ORG_ID_LEN) != 0 ||
         memcmp(c->rec_pk, sc->hdr.recorder_pk, VG_SIGN_PK_LEN) != 0) {
@@ -291,7 +275,7 @@ static int for_each_orphan(vg_recover_ctx *c)
         uint8_t uuid[VG_UUID_LEN];
         if (parse_id(e->d_name, "", &cam) != 0)
             continue;
-        if (cam_uuid(c->db, cam, uuid) != 0) {
+        if (vg__db_cam_uuid(c->db, cam, uuid) != 0) {
             vg_error("store", "segments/%s: no such camera in the index; left alone", e->d_name);
             c->problems++;
             continue;

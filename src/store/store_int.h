@@ -180,6 +180,7 @@ int vg__db_schema(sqlite3 *db);
 int vg__db_exec(sqlite3 *db, const char *sql);
 int vg__db_meta(sqlite3 *db, uint8_t org[VG_ORG_ID_LEN], uint8_t rec_pk[VG_SIGN_PK_LEN]);
 int vg__db_apply_op(sqlite3 *db, const vg_op *op);
+int vg__db_cam_uuid(sqlite3 *db, int64_t cam, uint8_t uuid[VG_UUID_LEN]);
 
 /* recover.c: shared by vg_store_open and vg_store_fsck --repair. */
 typedef struct vg_recover_ctx {
