@@ -31,6 +31,7 @@ typedef struct fsck_ctx {
     uint8_t org[VG_ORG_ID_LEN];
     uint8_t rec_pk[VG_SIGN_PK_LEN];
     int problems;     /* inconsistencies */
+    int pending;      /* segment files awaiting recovery (not damage) */
     int crypto;       /* signature / chain failures */
     int64_t segments, fragments;
 } fsck_ctx;
@@ -113,6 +114,23 @@ static int has_row(sqlite3 *db, int64_t seg)
     return r;
 }
 
+/* A segment file whose header parses but that no index row names yet: the
+ * normal state after a crash between write(2) and the index commit
+ * (storage.md: durable before visible). Recovery indexes it at the next
+ * start or `fsck --repair`; it is not damage. */
+static int recoverable(const char *path, int64_t seg)
+{
+    uint8_t hdr[VG_SEGHDR_LEN];
+    vg_seghdr h;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    int ok = pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
+             vg__seghdr_parse(hdr, sizeof hdr, &h) == 0 && h.segment_id == (uint64_t)seg;
+    close(fd);
+    return ok;
+}
+
 /* Files under segments/<cam>/ that no index row names. */
 static void check_cam_dir(fsck_ctx *c, const char *camname)
 {
@@ -133,6 +151,12 @@ static void check_cam_dir(fsck_ctx *c, const char *camname)
         snprintf(p, sizeof p, "%s/%s", d, e->d_name);
         if (c->live) {
             vg_info("fsck", "%s: not in the index yet (recorder running)", p);
+            continue;
+        }
+        if (!c->repair && seg > 0 && recoverable(p, seg)) {
+            vg_warn("fsck", "%s: not in the index yet; the next start (or fsck --repair) "
+                    "recovers it", p);
+            c->pending++;
             continue;
         }
         vg_error("fsck", "%s: not in the index%s", p, c->repair ? ", removed" : "");
@@ -213,6 +237,7 @@ int vg_store_fsck(const char *dir, int repair)
     if (rc)
         return rc;
     vg_info("fsck", "%" PRId64 " segments, %" PRId64 " index rows checked: %d signature/chain"
-            " failures, %d other problems", c.segments, c.fragments, c.crypto, c.problems);
+            " failures, %d other problems, %d segment file(s) awaiting recovery", c.segments,
+            c.fragments, c.crypto, c.problems, c.pending);
     return c.crypto ? VG_ECRYPTO : c.problems ? VG_EINVAL : 0;
 }

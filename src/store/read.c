@@ -383,9 +383,13 @@ int vg_store_status_json(const char *dir, char **out)
         goto out;
     }
     cams = json_array();
-    if (!cams || sqlite3_prepare_v2(db, "SELECT id, name, state, detail, updated FROM cameras"
-                                    " ORDER BY name", -1, &s, NULL) != SQLITE_OK)
+    if (!cams)
         goto out;
+    if (sqlite3_prepare_v2(db, "SELECT id, name, state, detail, updated FROM cameras"
+                           " ORDER BY name", -1, &s, NULL) != SQLITE_OK) {
+        rc = VG_EAGAIN; /* a recorder is creating the store right now */
+        goto out;
+    }
     while (sqlite3_step(s) == SQLITE_ROW) {
         json_t *c = camera_json(db, s);
         if (!c || json_array_append_new(cams, c) != 0)
