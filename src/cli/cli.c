@@ -18,6 +18,7 @@ static void usage(FILE *f)
                "  status --data DIR [--json]   what is recorded\n"
                "  export --data DIR --key FILE --camera NAME [--from T] [--to T] --out FILE.mp4\n"
                "  fsck --data DIR [--repair]   check the index, files and signatures\n"
+               "  audit verify --data DIR      verify every organization's audit chain\n"
                "  serve --data DIR [--listen ADDR:PORT]  the web app alone (docs/api.md)\n\n"
                "See docs/cli.md.\n");
 }
@@ -82,6 +83,8 @@ int vg_cli_main(int argc, char **argv)
         return vg_cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "fsck"))
         return vg_cmd_fsck(argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return vg_cmd_audit(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return vg_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
