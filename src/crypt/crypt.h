@@ -2,7 +2,8 @@
 /* Footage cryptography (docs/design/keys.md): camera footage key pairs
  * (X25519, libsodium sealed boxes), per-segment content keys, the encrypted
  * fragment envelope (XChaCha20-Poly1305), the recorder's Ed25519 signing key
- * and the per-segment hash chain. Only libsodium primitives; nothing rolled. */
+ * and the per-segment hash chain. libsodium primitives, and OpenSSL for
+ * SHA-256 (hardware-accelerated); nothing rolled. */
 #ifndef VG_CRYPT_H
 #define VG_CRYPT_H
 
@@ -88,8 +89,8 @@ int vg_env_open(const uint8_t org[VG_ORG_ID_LEN], const uint8_t key[VG_CKEY_LEN]
 int vg_signkey_load(const char *path, int create, uint8_t pk[VG_SIGN_PK_LEN],
                     uint8_t sk[VG_SIGN_SK_LEN]);
 
-/* Segment hash chain: chain_0 = BLAKE2b-256(segment header),
- * chain_i = BLAKE2b-256(chain_{i-1} || envelope_i). */
+/* Segment hash chain: chain_0 = SHA-256(segment header),
+ * chain_i = SHA-256(chain_{i-1} || envelope_i). */
 void vg_chain_init(uint8_t chain[VG_HASH_LEN], const uint8_t *seg_hdr, size_t len);
 void vg_chain_step(uint8_t chain[VG_HASH_LEN], const uint8_t *rec, size_t len);
 /* Segment signature over "vigil-segment-v1" || hdr_hash || nrec (u32 BE) || head. */
