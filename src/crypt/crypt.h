@@ -35,7 +35,7 @@ void vg_key_fingerprint(const uint8_t pk[VG_PK_LEN], char *out, size_t outsz);
 #define VG_SIGN_PK_LEN 32     /* recorder Ed25519 public key */
 #define VG_SIGN_SK_LEN 64     /* libsodium's Ed25519 secret key (seed || pk) */
 #define VG_SIG_LEN 64
-#define VG_HASH_LEN 32        /* BLAKE2b-256 */
+#define VG_HASH_LEN 32        /* SHA-256 (segment chain) */
 
 /* Fresh random segment content key. */
 void vg_ckey_new(uint8_t k[VG_CKEY_LEN]);
