@@ -4,6 +4,9 @@
 import { api } from './api.js';
 import { ready } from './keys.js';
 import * as pages from './pages.js';
+import { live } from './live.js';
+import { playback } from './playback.js';
+import { forgetCameraKeys } from './camkeys.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -28,9 +31,9 @@ export function toast(msg) {
 const ROLE = { viewer: 1, admin: 2, owner: 3 };
 export const atLeast = (role) => state.me && ROLE[state.me.role] >= ROLE[role];
 
-function render(node, { narrow = false, title = '' } = {}) {
+function render(node, { narrow = false, wide = false, title = '' } = {}) {
   const main = document.getElementById('main');
-  main.className = narrow ? 'narrow' : '';
+  main.className = narrow ? 'narrow' : wide ? 'wide' : '';
   main.replaceChildren(node);
   document.title = title ? `${title} · vigil` : 'vigil';
   const h1 = main.querySelector('h1');
@@ -50,11 +53,18 @@ function shell(show) {
   }
 }
 
+// Pages that hold resources (a live stream, media sources) register their
+// teardown here; it runs before the next page renders.
+let leaving = [];
+export function onLeave(fn) { leaving.push(fn); }
+function leave() { const fns = leaving; leaving = []; for (const fn of fns) { try { fn(); } catch { /* best effort */ } } }
+
 export function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
 
 export function signedIn(me, keys) { state.me = me; state.keys = keys; }
 
 async function route() {
+  leave();
   const hash = location.hash || '#/';
   const params = new URLSearchParams(hash.slice(1));
   if (params.get('setup')) { shell(false); return render(await pages.setup(params.get('setup')), { narrow: true, title: 'Set up' }); }
@@ -69,18 +79,20 @@ async function route() {
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
   const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live: pages.live, playback: pages.playback };
+  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback };
   const page = table[name] || pages.cameras;
   shell(true);
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }
   catch (e) {
-    if (e.status === 401) { state.keys = null; state.me = null; return go('#/login'); }
+    if (e.status === 401) { forgetCameraKeys(); state.keys = null; state.me = null; return go('#/login'); }
     render(h('div', { class: 'card' }, h('h1', { text: 'Something went wrong' }), h('p', { class: 'error', text: e.message })));
   }
 }
 
 async function logout() {
   try { await api('POST', '/api/logout', {}); } catch { /* the session may be gone already */ }
+  leave();
+  forgetCameraKeys();
   if (state.keys) for (const k of Object.values(state.keys)) if (k instanceof Uint8Array) k.fill(0);
   state.keys = null; state.me = null;
   go('#/login');

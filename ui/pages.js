@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { h, state, go, toast, atLeast, signedIn } from './app.js';
 import { b64, unb64, deriveKeys, newMemberKeys, newRecoveryKey, unwrapSecretKey, fingerprint, randomBytes, wipe } from './keys.js';
 import { checkPassword } from './password.js';
+import { cameraKeys, createCameraKey, shareCamera, keyFingerprint } from './camkeys.js';
 import { base32, otpauthUri, grouped } from './totp.js';
 
 const field = (label, attrs, hint) => {
@@ -209,11 +210,82 @@ function cameraForm(sites, cam, onDone) {
     if (form.password.value) body.password = form.password.value;
     busy(form, true);
     try {
-      if (cam) await api('PATCH', `/api/cameras/${cam.id}`, body); else await api('POST', '/api/cameras', body);
-      toast(cam ? 'Saved' : 'Camera added'); onDone();
+      if (cam) await api('PATCH', `/api/cameras/${cam.id}`, body);
+      else {
+        const r = await api('POST', '/api/cameras', body);
+        // The new camera's footage key is made here, in this browser (camkeys.js).
+        try { const fp = await createCameraKey(r.id); toast(`Camera added · key ${fp.slice(0, 9)}…`); }
+        catch (e) { toast(`Camera added, but its key was not made: ${e.message}`); }
+      }
+      if (cam) toast('Saved');
+      onDone();
     } catch (e) { err.textContent = errorText(e); busy(form, false); }
   });
   return form;
+}
+
+function statusBadge(c) {
+  const st = c.status && typeof c.status === 'object' ? c.status : { state: c.status || c.state };
+  if (!st.state) return h('span', { class: 'badge', text: 'unknown' });
+  const good = st.state === 'recording' || st.state === 'online' || st.state === 'live';
+  const neutral = /^(connecting|starting|waiting)/.test(st.state);
+  const bits = [st.state];
+  if (good && st.width && st.height) bits.push(`${st.width}×${st.height}`);
+  if (good && st.codec) bits.push(st.codec);
+  if (good && st.bitrate) bits.push(`${Math.round(st.bitrate / 1000)} kb/s`);
+  if (!good && st.since > 0) bits.push(`since ${new Date(st.since * 1000).toLocaleString()}`);
+  return h('span', { class: `badge ${good ? 'b-ok' : neutral ? '' : 'b-bad'}`, title: st.detail || '', text: bits.join(' · ') });
+}
+
+// The camera's footage key: its fingerprint (to compare by eye), or a button
+// for an admin to make one. Filled asynchronously when the list lacks it.
+function keyCell(c, reload) {
+  const cell = h('span', { class: 'mono keyfp', 'data-camera': c.id });
+  const create = () => h('button', { type: 'button', class: 'secondary small', text: 'Create key', 'data-create-key': c.id,
+    onclick: async (ev) => {
+      ev.target.disabled = true;
+      try { const fp = await createCameraKey(c.id); toast(`Footage key made · ${fp}`); reload(); }
+      catch (e) { ev.target.disabled = false; toast(errorText(e)); }
+    } });
+  const share = () => h('button', { type: 'button', class: 'secondary small', text: 'Share…', 'aria-label': `Share ${c.name} with a member`,
+    onclick: () => sharePanel(c) });
+  const show = (fp) => cell.replaceChildren(h('span', { text: fp, title: 'BLAKE2b-128 of the camera\u2019s public footage key' }),
+    ...(atLeast('admin') ? [h('div', {}, share())] : []));
+  if ('footage_pk' in c) {
+    const fp = keyFingerprint(c);
+    if (!fp) cell.replaceChildren(atLeast('admin') ? create() : h('span', { class: 'muted', text: 'none yet' }));
+    else if (c.has_key === false) cell.replaceChildren(h('span', { text: fp }), ' ', h('span', { class: 'muted', text: '(not shared with you)' }));
+    else show(fp);
+    return cell;
+  }
+  cell.textContent = '…';
+  cameraKeys(c.id).then((k) => show(k.fingerprint), (e) => {
+    if (e.code === 'no_key') cell.replaceChildren(atLeast('admin') ? create() : h('span', { class: 'muted', text: 'none yet' }));
+    else cell.replaceChildren(h('span', { class: 'muted', text: e.code === 'not_shared' ? 'not shared with you' : e.message }));
+  });
+  return cell;
+}
+
+// Admin: seal this camera's key to a member (POST /api/cameras/{id}/key/wrap).
+async function sharePanel(c) {
+  const panel = document.getElementById('share-panel');
+  const { members } = await api('GET', '/api/members');
+  const others = members.filter((m) => m.id !== state.me.id);
+  const out = h('p', { role: 'status' });
+  const sel = h('select', { id: 'f-share-member' }, others.map((m) => h('option', { value: m.id, text: `${m.email} (${m.role}) · ${m.fingerprint}` })));
+  const form = h('form', { class: 'card', novalidate: true }, h('h2', { text: `Share ${c.name}` }),
+    h('p', { class: 'muted', text: 'Seals this camera\u2019s footage key to the member\u2019s public key, here in your browser. Compare the fingerprint with the one the member sees on their Members page.' }),
+    others.length ? [h('label', { for: 'f-share-member', text: 'Member' }), sel, h('button', { type: 'submit', text: 'Give access' })]
+      : h('p', { text: 'Invite someone first.' }),
+    h('button', { type: 'button', class: 'secondary', text: 'Close', onclick: () => panel.replaceChildren() }), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const m = others.find((x) => String(x.id) === sel.value);
+    try { await shareCamera(c.id, m); out.className = 'ok'; out.textContent = `${m.email} can now view ${c.name}.`; }
+    catch (e) { out.className = 'error'; out.textContent = errorText(e); }
+  });
+  panel.replaceChildren(form);
+  (form.querySelector('select') || form.querySelector('button')).focus();
 }
 
 export async function cameras() {
@@ -224,16 +296,21 @@ export async function cameras() {
   const rows = list.map((c) => h('tr', {},
     h('td', {}, h('strong', { text: c.name })), h('td', { text: siteName(c.site_id) }),
     h('td', { class: 'mono', text: c.url }),
-    h('td', {}, h('span', { class: 'badge', text: 'not connected yet' })),
-    atLeast('admin') ? h('td', {},
-      h('button', { class: 'danger secondary', type: 'button', text: 'Edit', onclick: () => { root.querySelector('#cam-form').replaceChildren(cameraForm(sites, c, reload)); root.querySelector('#cam-form form input').focus(); } }), ' ',
-      h('button', { class: 'danger', type: 'button', text: 'Remove', 'aria-label': `Remove ${c.name}`,
-        onclick: async () => { if (confirm(`Remove camera ${c.name}?`)) { await api('DELETE', `/api/cameras/${c.id}`); toast('Removed'); reload(); } } })) : null));
+    h('td', {}, statusBadge(c)),
+    h('td', { class: 'keycell' }, keyCell(c, reload)),
+    h('td', { class: 'actions' },
+      h('a', { href: `#/live/${c.id}`, class: 'btn secondary small', text: 'Live', 'aria-label': `Live view of ${c.name}` }), ' ',
+      h('a', { href: `#/playback/${c.id}`, class: 'btn secondary small', text: 'Playback', 'aria-label': `Playback of ${c.name}` }), ' ',
+      atLeast('admin') && !c.builtin ? [
+        h('button', { class: 'secondary small', type: 'button', text: 'Edit', onclick: () => { root.querySelector('#cam-form').replaceChildren(cameraForm(sites, c, reload)); root.querySelector('#cam-form form input').focus(); } }), ' ',
+        h('button', { class: 'danger', type: 'button', text: 'Remove', 'aria-label': `Remove ${c.name}`,
+          onclick: async () => { if (confirm(`Remove camera ${c.name}?`)) { await api('DELETE', `/api/cameras/${c.id}`); toast('Removed'); reload(); } } })] : null)));
   root.append(h('h1', { text: 'Cameras' }),
     list.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { text: 'Site' }), h('th', { text: 'URL' }),
-      h('th', { text: 'Status' }), atLeast('admin') ? h('th', { text: '' }) : null)), h('tbody', {}, rows))
+      h('th', { text: 'Status' }), h('th', { text: 'Footage key' }), h('th', { text: '' }))), h('tbody', {}, rows))
       : h('p', { class: 'muted', id: 'no-cameras', text: atLeast('admin') ? 'No cameras yet. Add one below.' : 'No cameras have been shared with you yet.' }));
   if (atLeast('admin')) {
+    root.append(h('div', { id: 'share-panel' }));
     root.append(h('div', { id: 'cam-form' }, cameraForm(sites, null, reload)));
     const siteForm = h('form', { class: 'card', novalidate: true }, h('h2', { text: 'Add a site' }),
       field('Site name', { name: 'sitename', maxlength: 100 }), h('button', { type: 'submit', class: 'secondary', text: 'Add site' }));
@@ -310,14 +387,4 @@ export async function audit() {
     h('table', {}, h('thead', {}, h('tr', {}, ...['#', 'When', 'Who', 'What', 'Details', 'From'].map((t) => h('th', { text: t })))),
       h('tbody', {}, r.entries.map((e) => h('tr', {}, h('td', { text: e.seq }), h('td', { text: fmt(e.ts_ms) }), h('td', { text: e.actor }),
         h('td', {}, h('span', { class: 'badge', text: e.action })), h('td', { class: 'mono', text: JSON.stringify(e.detail) }), h('td', { text: e.addr }))))));
-}
-
-export async function live() {
-  return h('div', {}, h('h1', { text: 'Live view' }), h('div', { class: 'card placeholder' },
-    h('p', { text: 'Live view is not built yet: it arrives with the recorder link (encrypted fMP4 over one streamed HTTPS response, decrypted in this browser).' })));
-}
-
-export async function playback() {
-  return h('div', {}, h('h1', { text: 'Playback' }), h('div', { class: 'card placeholder' },
-    h('p', { text: 'Playback and export are not built yet: they arrive with the recorder link.' })));
 }

@@ -7,11 +7,13 @@
 #include "crypt/crypt.h"
 #include "rec/recorder.h"
 #include "store/store.h"
+#include "web/web_int.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -25,6 +27,8 @@
 
 struct run_cfg {
     const char *data, *key, *urls, *demo_clip;
+    const char *listen, *origin, *cert, *tls_key, *ui;
+    int no_web;
     const char *cam_spec[256];
     unsigned ncam_spec;
     int demo;
@@ -40,13 +44,15 @@ static void run_usage(void)
                     "         [--camera-key FILE.pub] [--transport tcp|udp|auto]\n"
                     "         [--segment-seconds N] [--fragment-ms N] [--retain-days D]\n"
                     "         [--retain-bytes B] [--threads N] [--demo-clip FILE]\n"
+                    "         [--listen ADDR:PORT] [--origin https://HOST:PORT] [--ui DIR]\n"
+                    "         [--cert FILE --key FILE] [--no-web]\n"
                     "         [--log-level debug|info|warn|error]\n");
 }
 
 static int parse_args(int argc, char **argv, struct run_cfg *c)
 {
     enum { O_DATA = 1, O_CAM, O_URLS, O_DEMO, O_KEY, O_TR, O_SEG, O_FRAG, O_RDAYS, O_RBYTES,
-           O_THREADS, O_CLIP, O_LOG };
+           O_THREADS, O_CLIP, O_LOG, O_LISTEN, O_ORIGIN, O_CERT, O_TLSKEY, O_UI, O_NOWEB };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA}, {"camera", required_argument, 0, O_CAM},
         {"urls", required_argument, 0, O_URLS}, {"demo", no_argument, 0, O_DEMO},
@@ -56,7 +62,10 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
         {"retain-days", required_argument, 0, O_RDAYS},
         {"retain-bytes", required_argument, 0, O_RBYTES},
         {"threads", required_argument, 0, O_THREADS}, {"demo-clip", required_argument, 0, O_CLIP},
-        {"log-level", required_argument, 0, O_LOG}, {0, 0, 0, 0}};
+        {"log-level", required_argument, 0, O_LOG}, {"listen", required_argument, 0, O_LISTEN},
+        {"origin", required_argument, 0, O_ORIGIN}, {"cert", required_argument, 0, O_CERT},
+        {"key", required_argument, 0, O_TLSKEY}, {"ui", required_argument, 0, O_UI},
+        {"no-web", no_argument, 0, O_NOWEB}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     optind = 1;
@@ -72,6 +81,12 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
         case O_DEMO: c->demo = 1; break;
         case O_KEY: c->key = optarg; break;
         case O_CLIP: c->demo_clip = optarg; break;
+        case O_LISTEN: c->listen = optarg; break;
+        case O_ORIGIN: c->origin = optarg; break;
+        case O_CERT: c->cert = optarg; break;
+        case O_TLSKEY: c->tls_key = optarg; break;
+        case O_UI: c->ui = optarg; break;
+        case O_NOWEB: c->no_web = 1; break;
         case O_TR:
             if (!strcmp(optarg, "tcp")) c->transport = VG_RTSP_TCP;
             else if (!strcmp(optarg, "udp")) c->transport = VG_RTSP_UDP;
@@ -107,14 +122,67 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
         default: return VG_EINVAL;
         }
     }
-    if (optind != argc || !c->data)
+    if (optind != argc || !c->data || (!c->cert != !c->tls_key))
         return VG_EINVAL;
     return 0;
 }
 
+/* The web server (docs/api.md) on its own loop thread, beside the
+ * recorder's; it reaches the recorder only through recorder.h's
+ * thread-safe calls. */
+struct web_thread {
+    vg_loop *loop;
+    vg_web *web;
+    pthread_t th;
+    int started;
+};
+
+static void *web_main(void *arg)
+{
+    struct web_thread *t = arg;
+    if (vg_loop_run(t->loop))
+        vg_error("web", "event loop failed");
+    return NULL;
+}
+
+static int web_start(struct web_thread *t, const struct run_cfg *c, vg_recorder *r, vg_store *st,
+                     const char *demo)
+{
+    vg_web_opts wo = {.data_dir = c->data, .listen = c->listen, .origin = c->origin,
+                      .cert_file = c->cert, .key_file = c->tls_key, .ui_dir = c->ui};
+    int rc = vg_loop_new(&t->loop);
+    if (!rc)
+        rc = vg_web_new(t->loop, &wo, &t->web);
+    if (!rc)
+        rc = vg_web_attach(t->web, r, st, c->data, demo);
+    if (!rc && pthread_create(&t->th, NULL, web_main, t) != 0)
+        rc = VG_EIO;
+    t->started = rc == 0;
+    if (rc)
+        fprintf(stderr, "vigil run: cannot start the web server: %s (--no-web runs without it)\n",
+                vg_strerror(rc));
+    if (rc && !t->started) {
+        vg_web_free(t->web);
+        t->web = NULL;
+    }
+    return rc;
+}
+
+/* Before the recorder stops: live viewers hold subscriptions on it. */
+static void web_stop(struct web_thread *t)
+{
+    if (t->started) {
+        vg_loop_stop(t->loop);
+        pthread_join(t->th, NULL);
+    }
+    vg_web_free(t->web);   /* the loop no longer runs: this thread is its only user */
+    vg_loop_free(t->loop);
+    memset(t, 0, sizeof *t);
+}
+
 /* The footage public key: --camera-key is remembered in DATA/footage.pub so
  * later starts need not repeat it. */
-static int load_footage_key(const struct run_cfg *c, uint8_t pk[32])
+static int load_footage_key(const struct run_cfg *c, uint8_t pk[32], int quiet)
 {
     char saved[PATH_MAX];
     if (vg_cli_path(saved, sizeof saved, c->data, "footage.pub"))
@@ -142,6 +210,8 @@ static int load_footage_key(const struct run_cfg *c, uint8_t pk[32])
     }
     if (access(saved, F_OK) == 0 && vg_key_read_public(saved, pk) == 0)
         return 0;
+    if (quiet)
+        return VG_ENOTFOUND;
     fprintf(stderr,
             "vigil run: no footage public key. Footage is encrypted to a key only you hold:\n"
             "  vigil keys new --out owner.key     (keep owner.key safe)\n"
@@ -251,13 +321,14 @@ static int add_cameras(vg_recorder *r, const struct run_cfg *c, unsigned *count)
     return rc;
 }
 
-static int add_demo(vg_recorder *r, const struct run_cfg *c)
+static int add_demo(vg_recorder *r, const struct run_cfg *c, char *clip, int add)
 {
-    char clip[PATH_MAX];
-    if (find_demo_clip(c->demo_clip, clip, sizeof clip)) {
+    if (find_demo_clip(c->demo_clip, clip, PATH_MAX)) {
         fprintf(stderr, "vigil run: demo clip not found (give --demo-clip FILE)\n");
         return VG_ENOTFOUND;
     }
+    if (!add)
+        return 0; /* no key yet: added when the browser sets one (vg_web_attach) */
     vg_camera_cfg cc = {.name = "demo", .file = clip};
     int rc = vg_recorder_add(r, &cc);
     if (rc)
@@ -305,9 +376,16 @@ int vg_cmd_run(int argc, char **argv)
     char logpath[PATH_MAX];
     if (vg_cli_path(logpath, sizeof logpath, c.data, "vigil.log") || vg_log_set_file(logpath))
         fprintf(stderr, "vigil run: cannot open the log file in %s\n", c.data);
-    uint8_t pk[32];
-    if (load_footage_key(&c, pk))
+    uint8_t pk[32] = {0};
+    /* With the web, cameras may get their keys from the browser (app.db), so
+     * a store-wide key is optional; without it only keyed cameras record. */
+    int web_only = !c.no_web && c.ncam_spec == 0 && !c.urls;
+    int has_key = load_footage_key(&c, pk, web_only) == 0;
+    if (!has_key && !web_only)
         return 1;
+    if (!has_key)
+        fprintf(stderr, "vigil run: no store-wide footage key (--camera-key): cameras record once"
+                        " their key is set in the browser\n");
     raise_fd_limit();
 
     /* Signals are taken by sigwait in this thread only: block them before
@@ -331,21 +409,41 @@ int vg_cmd_run(int argc, char **argv)
     vg_recorder_opts ro = {.store = st, .threads = c.threads, .transport = c.transport,
                            .fragment_ms = c.fragment_ms, .footage_pk = pk};
     unsigned ncams = 0;
+    int demo = 0;
+    char clip[PATH_MAX];
+    struct web_thread web = {0};
     rc = vg_recorder_new(&ro, &r);
     if (!rc)
         rc = add_cameras(r, &c, &ncams);
-    if (!rc && (c.demo || ncams == 0))
-        rc = add_demo(r, &c);
+    if (!rc && (c.demo || ncams == 0)) {
+        rc = add_demo(r, &c, clip, has_key);
+        demo = rc == 0;
+    }
     if (!rc)
         rc = vg_recorder_start(r);
+    if (!rc && !c.no_web && web_start(&web, &c, r, st, demo ? clip : NULL) != 0) {
+        web_stop(&web);
+        if (c.listen) {
+            rc = VG_EIO; /* asked for explicitly: a failure is fatal */
+            vg_recorder_stop(r);
+        } else {
+            /* Default address taken (e.g. another vigil): keep recording. */
+            vg_warn("main", "web server not started; recording without it");
+        }
+    }
     if (!rc) {
         char fp[64];
-        vg_key_fingerprint(pk, fp, sizeof fp);
+        if (has_key)
+            vg_key_fingerprint(pk, fp, sizeof fp);
+        else
+            snprintf(fp, sizeof fp, "(per camera, from the browser)");
         vg_info("main", "vigil recording into %s; footage key %s; Ctrl-C stops", c.data, fp);
         int sig = wait_for_signal();
         vg_info("main", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        web_stop(&web);
         vg_recorder_stop(r);
     }
+    web_stop(&web);
     vg_recorder_free(r);
     vg_store_close(st);
     if (!rc)

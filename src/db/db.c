@@ -32,6 +32,24 @@ static int create_private(const char *path)
     return 0;
 }
 
+/* Brings a version-1 database to version 2 (schema.c), atomically. */
+static int migrate(sqlite3 *h, char **err)
+{
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+    if (sqlite3_prepare_v2(h, "SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'schema_version'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return SQLITE_ERROR;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (v >= 2) return SQLITE_OK;
+    int rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, err);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(h, vg_db_schema_v2_sql, NULL, NULL, err);
+    if (rc == SQLITE_OK) return sqlite3_exec(h, "COMMIT", NULL, NULL, err);
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int vg_db_open(const char *path, vg_db **out)
 {
     int rc = VG_EIO;
@@ -47,7 +65,8 @@ int vg_db_open(const char *path, vg_db **out)
     char *err = NULL;
     if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
                      NULL, NULL, &err) != SQLITE_OK ||
-        sqlite3_exec(db->h, vg_db_schema_sql, NULL, NULL, &err) != SQLITE_OK) {
+        sqlite3_exec(db->h, vg_db_schema_sql, NULL, NULL, &err) != SQLITE_OK ||
+        migrate(db->h, &err) != SQLITE_OK) {
         vg_error("db", "schema: %s", err ? err : "?");
         sqlite3_free(err);
         goto out;

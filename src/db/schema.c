@@ -54,3 +54,20 @@ const char vg_db_schema_sql[] =
     "  action TEXT NOT NULL, detail TEXT NOT NULL, addr TEXT NOT NULL,\n"
     "  prev BLOB NOT NULL, hash BLOB NOT NULL, UNIQUE(org_id, seq));\n"
     "INSERT OR IGNORE INTO meta(k, v) VALUES('schema_version', '1');\n";
+
+/* Version 2 (live view, playback, camera keys: docs/design/live.md). Applied
+ * once to a version-1 database, in one transaction. footage_pk: the camera's
+ * current footage public key (the recorder seals segment keys to it);
+ * recovery_sealed_sk: its secret key sealed to the organization's recovery
+ * key; builtin: the demo camera's row (not an RTSP camera). camera_keys: the
+ * camera secret key sealed (crypto_box_seal) to each entitled member. */
+const char vg_db_schema_v2_sql[] =
+    "ALTER TABLE cameras ADD COLUMN footage_pk BLOB;\n"
+    "ALTER TABLE cameras ADD COLUMN recovery_sealed_sk BLOB;\n"
+    "ALTER TABLE cameras ADD COLUMN builtin INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE TABLE IF NOT EXISTS camera_keys(\n"
+    "  org_id INTEGER NOT NULL,\n"
+    "  camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,\n"
+    "  member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  sealed_sk BLOB NOT NULL, PRIMARY KEY(camera_id, member_id));\n"
+    "UPDATE meta SET v = '2' WHERE k = 'schema_version';\n";

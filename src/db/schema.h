@@ -6,4 +6,6 @@
 extern const char vg_db_schema_sql[];
 #define VG_DB_SCHEMA_VERSION 1
 
+extern const char vg_db_schema_v2_sql[];
+
 #endif

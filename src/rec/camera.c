@@ -23,14 +23,49 @@
 #include "core/log.h"
 #include "media/fmp4.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
 
 static void connect_source(vg_camera *c);
+
+/* State for `vigil status` (store), the web's snapshot and live viewers. */
+static void set_state(vg_camera *c, const char *state, const char *detail)
+{
+    vg_store_camera_state(c->store, c->id, state, detail);
+    int changed;
+    pthread_mutex_lock(&c->smu);
+    changed = strcmp(c->st.state, state) != 0 || strcmp(c->st.detail, detail) != 0;
+    /* "offline since" survives the retry loop (offline -> connecting -> offline). */
+    int down_before = strcmp(c->st.state, "recording") != 0, down_now = strcmp(state, "recording") != 0;
+    if (down_before != down_now)
+        c->st.since = (int64_t)time(NULL);
+    snprintf(c->st.state, sizeof c->st.state, "%s", state);
+    snprintf(c->st.detail, sizeof c->st.detail, "%s", detail);
+    pthread_mutex_unlock(&c->smu);
+    if (changed)
+        vg_live_state(&c->live, state, detail);
+}
+
+/* Bytes received, in a ring of one-second buckets (the bitrate shown is the
+ * sum over the last ten seconds). */
+static void count_bytes(vg_camera *c, size_t n)
+{
+    int64_t now = (int64_t)time(NULL);
+    unsigned i = (unsigned)(now % 10);
+    pthread_mutex_lock(&c->smu);
+    if (c->bucket_sec[i] != now) {
+        c->bucket_sec[i] = now;
+        c->bucket_bytes[i] = 0;
+    }
+    c->bucket_bytes[i] += n;
+    pthread_mutex_unlock(&c->smu);
+}
 
 static int emit(void *arg, int64_t start90k, uint32_t dur90k, int key, uint8_t *frag, size_t len)
 {
@@ -50,7 +85,7 @@ static int emit(void *arg, int64_t start90k, uint32_t dur90k, int key, uint8_t *
             vg_error("rec", "%s: disk full: fragment dropped, recording resumes when space is freed",
                      c->name);
         c->logged_enospc = 1;
-        vg_store_camera_state(c->store, c->id, "recording", "disk full: dropping footage");
+        set_state(c, "recording", "disk full: dropping footage");
     } else {
         vg_error("rec", "%s: writing footage failed: %s", c->name, vg_strerror(rc));
     }
@@ -128,6 +163,12 @@ static void on_tracks(void *arg, const vg_track *tracks, unsigned n)
         end_run(c);
         return;
     }
+    pthread_mutex_lock(&c->smu);
+    c->st.width = tracks[vsrc].width;
+    c->st.height = tracks[vsrc].height;
+    snprintf(c->st.codec, sizeof c->st.codec, "%s", tracks[vsrc].codec == VG_CODEC_H264 ? "h264" : "h265");
+    c->st.audio = asrc >= 0;
+    pthread_mutex_unlock(&c->smu);
     if (changed) {
         /* Invariant 1: fragments after this point need a new init segment,
          * which start_run makes from the current tracks. */
@@ -178,6 +219,9 @@ static void on_video(vg_camera *c, const vg_frame *f, uint64_t now_us)
     }
     c->last_video_mono_us = now_us;
     c->frames++;
+    /* Live viewers get the frame now, before the fragmenter holds it until
+     * the next one (live.h invariant 2 relies on this order). */
+    vg_live_frame(&c->live, c->w, &c->fr, t90k, key, f->data, f->len);
     int rc = vg_fragr_video(&c->fr, t90k, key, f->data, f->len);
     if (rc == VG_ETOOBIG)
         vg_warn("rec", "%s: frame of %zu bytes dropped (too big)", c->name, f->len);
@@ -207,12 +251,13 @@ static void on_frame(void *arg, const vg_frame *f)
     if (c->stopping || c->vsrc < 0)
         return;
     uint64_t now_us = vg_mono_us();
+    count_bytes(c, f->len);
     if (c->backoff_ms) {
         c->backoff_ms = 0; /* invariant 3: a working session resets the backoff */
         if (c->last_why[0])
             vg_info("rec", "%s: receiving video again", c->name);
         c->last_why[0] = 0;
-        vg_store_camera_state(c->store, c->id, "recording", "");
+        set_state(c, "recording", "");
     }
     if ((int)f->track == c->vsrc)
         on_video(c, f, now_us);
@@ -225,7 +270,7 @@ static void on_state(void *arg, int rc, const char *why)
     vg_camera *c = arg;
     if (rc == 0) {
         vg_info("rec", "%s: %s", c->name, why);
-        vg_store_camera_state(c->store, c->id, "recording", "");
+        set_state(c, "recording", "");
         return;
     }
     end_run(c);
@@ -243,7 +288,7 @@ static void on_state(void *arg, int rc, const char *why)
         snprintf(c->last_why, sizeof c->last_why, "%s", why);
         c->last_why_ms = now;
     }
-    vg_store_camera_state(c->store, c->id, "offline", why);
+    set_state(c, "offline", why);
     /* The session is freed from the timer, never inside its own callback. */
     vg_timer_start(c->loop, &c->retry, c->backoff_ms);
 }
@@ -266,13 +311,14 @@ static void connect_source(vg_camera *c)
 {
     int rc;
     close_source(c);
-    vg_store_camera_state(c->store, c->id, "connecting", "");
+    set_state(c, "connecting", "");
     if (c->file) {
         rc = vg_filesrc_new(c->loop, c->file, &source_cbs, c, &c->fsrc);
         if (!rc)
             rc = vg_filesrc_start(c->fsrc);
     } else {
-        vg_rtsp_opts o = {.url = c->url, .transport = c->transport, .name = c->name};
+        vg_rtsp_opts o = {.url = c->url, .user = c->user, .pass = c->pass,
+                          .transport = c->transport, .name = c->name};
         rc = vg_rtsp_new(c->loop, &o, &source_cbs, c, &c->rtsp);
         if (!rc)
             rc = vg_rtsp_start(c->rtsp);
@@ -298,13 +344,22 @@ int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cf
     c->vsrc = c->asrc = -1;
     snprintf(c->name, sizeof c->name, "%s", cfg->name);
     vg_timer_init(&c->retry, on_retry, c);
+    pthread_mutex_init(&c->smu, NULL);
+    vg_live_init(&c->live);
+    snprintf(c->st.state, sizeof c->st.state, "connecting");
+    c->st.since = (int64_t)time(NULL);
+    memcpy(c->pk, cfg->footage_pk ? cfg->footage_pk : pk, sizeof c->pk);
+    if (cfg->user && !(c->user = strdup(cfg->user)))
+        return VG_ENOMEM;
+    if (cfg->password && !(c->pass = strdup(cfg->password)))
+        return VG_ENOMEM;
     if (cfg->url && !(c->url = strdup(cfg->url)))
         return VG_ENOMEM;
     if (cfg->file && !(c->file = strdup(cfg->file)))
         return VG_ENOMEM;
     int rc = vg_fragr_init(&c->fr, fragment_ms, emit, c);
     if (!rc)
-        rc = vg_store_camera(st, c->name, pk, 0, 0, &c->id);
+        rc = vg_store_camera(st, c->name, c->pk, 0, 0, &c->id);
     if (!rc)
         rc = vg_recw_open(st, c->id, &c->w);
     return rc;
@@ -318,7 +373,7 @@ void vg_camera_stop(vg_camera *c)
     vg_timer_stop(c->loop, &c->retry);
     close_source(c);
     end_run(c);
-    vg_store_camera_state(c->store, c->id, "offline", "recorder stopped");
+    set_state(c, "offline", "recorder stopped");
 }
 
 void vg_camera_free(vg_camera *c)
@@ -329,4 +384,28 @@ void vg_camera_free(vg_camera *c)
     free(c->url);
     free(c->file);
     c->url = c->file = NULL;
+    if (c->user) {
+        sodium_memzero(c->user, strlen(c->user));
+        free(c->user);
+    }
+    if (c->pass) {
+        sodium_memzero(c->pass, strlen(c->pass));
+        free(c->pass);
+    }
+    c->user = c->pass = NULL;
+    vg_live_free(&c->live);
+    pthread_mutex_destroy(&c->smu);
+}
+
+void vg_camera_status(vg_camera *c, vg_cam_status *out)
+{
+    int64_t now = (int64_t)time(NULL);
+    uint64_t sum = 0;
+    pthread_mutex_lock(&c->smu);
+    *out = c->st;
+    for (unsigned i = 0; i < 10; i++)
+        if (now - c->bucket_sec[i] < 10 && now - c->bucket_sec[i] >= 0)
+            sum += c->bucket_bytes[i];
+    pthread_mutex_unlock(&c->smu);
+    out->bitrate = sum * 8 / 10;
 }

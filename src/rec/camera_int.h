@@ -6,8 +6,11 @@
 #include "core/loop.h"
 #include "media/filesrc.h"
 #include "rec/fragmenter.h"
+#include "rec/live.h"
 #include "rec/recorder.h"
 #include "rec/timemap.h"
+
+#include <pthread.h>
 
 typedef struct vg_camera {
     vg_loop *loop;
@@ -17,6 +20,8 @@ typedef struct vg_camera {
     char name[64];
     char *url;                 /* owned */
     char *file;                /* owned */
+    char *user, *pass;         /* owned, wiped when freed; never logged */
+    uint8_t pk[32];            /* footage public key this camera records to */
     enum vg_rtsp_transport transport;
     vg_rtsp *rtsp;             /* current session, or NULL */
     vg_filesrc *fsrc;
@@ -36,6 +41,14 @@ typedef struct vg_camera {
     int logged_enospc;
     char last_why[128];        /* last failure logged, to rate-limit repeats */
     uint64_t last_why_ms;
+
+    vg_live live;              /* live tap (live.h) */
+    /* Status snapshot for the web (vg_recorder_status): written on the loop
+     * thread, read anywhere, under smu. */
+    pthread_mutex_t smu;
+    vg_cam_status st;
+    uint64_t bucket_bytes[10]; /* bytes received per wall second, ring by second */
+    int64_t bucket_sec[10];
 } vg_camera;
 
 int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cfg *cfg,
@@ -44,5 +57,7 @@ void vg_camera_start(vg_camera *c);
 /* On the camera's loop thread: flush and close the open run, free sources. */
 void vg_camera_stop(vg_camera *c);
 void vg_camera_free(vg_camera *c);
+/* Thread-safe snapshot (bitrate over the last ten seconds). */
+void vg_camera_status(vg_camera *c, vg_cam_status *out);
 
 #endif

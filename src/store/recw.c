@@ -46,6 +46,13 @@ struct vg_recw {
     uint32_t nrec;
     uint64_t off;
     uint64_t log_ms;       /* last disk-full log line */
+    /* live view (vg_recw_live_*) */
+    uint8_t sealed_key[VG_SEALED_KEY_LEN];
+    uint8_t *init_env;     /* owned: the open segment's init envelope as written */
+    size_t init_env_len;
+    uint64_t key_off;      /* offset of the open segment's last key fragment, 0 none */
+    uint32_t live_seq;
+    int cut;               /* start a new segment at the next key fragment */
 };
 
 /* Appends p; on failure cuts the file back to w->off (invariant 1). */
@@ -124,6 +131,10 @@ static void seg_close(vg_recw *w)
     close(w->fd);
     w->fd = -1;
     sodium_memzero(w->ckey, sizeof w->ckey);
+    free(w->init_env);
+    w->init_env = NULL;
+    w->init_env_len = 0;
+    w->key_off = 0;
 }
 
 /* Creates the file with O_EXCL and writes its header. */
@@ -205,8 +216,19 @@ static int seg_create(vg_recw *w, int64_t start90k)
     if (!buf)
         return VG_ENOMEM; /* caller ends the run: seg_close leaves it unsigned, empty */
     memcpy(buf + VG_ENV_HDR_LEN, w->init, w->init_len);
+    uint64_t at = w->off;
     rc = append(w, VG_ENV_F_INIT | VG_ENV_F_KEY, start90k, 0, buf, w->init_len);
-    free(buf);
+    memcpy(w->sealed_key, h.sealed_key, VG_SEALED_KEY_LEN);
+    free(w->init_env);
+    w->init_env = NULL;
+    w->init_env_len = 0;
+    if (rc == 0) {
+        w->init_env = buf; /* now ciphertext: kept for live viewers' SEGMENT record */
+        w->init_env_len = (size_t)(w->off - at);
+        w->live_seq = 0;
+    } else {
+        free(buf);
+    }
     return rc;
 }
 
@@ -304,8 +326,10 @@ int vg_recw_fragment(vg_recw *w, int64_t start90k, uint32_t dur90k, unsigned fla
     if (!w->in_run)
         return w->resume ? VG_ENOSPC : VG_EINVAL;
     int64_t seg_len = (int64_t)w->st->o.segment_seconds * VG_HZ;
-    if (w->fd >= 0 && key && start90k - w->seg_start90k >= seg_len)
+    if (w->fd >= 0 && key && (start90k - w->seg_start90k >= seg_len || w->cut))
         seg_close(w);
+    if (key)
+        w->cut = 0;
     if (w->fd < 0) {
         if (!key)
             return VG_EINVAL; /* a segment (and a run) starts with a key fragment */
@@ -317,7 +341,10 @@ int vg_recw_fragment(vg_recw *w, int64_t start90k, uint32_t dur90k, unsigned fla
         if (rc)
             return write_failed(w, rc);
     }
+    uint64_t at = w->off;
     int rc = append(w, key ? VG_ENV_F_KEY : 0, start90k, dur90k, frag - VG_ENV_HDR_LEN, len);
+    if (rc == 0 && key)
+        w->key_off = at;
     if (rc == VG_ETOOBIG)
         return rc; /* nothing written; the run goes on */
     if (rc)
@@ -332,6 +359,68 @@ int vg_recw_end_run(vg_recw *w)
     end_run(w);
     w->resume = 0;
     return 0;
+}
+
+/* ---- live view ---- */
+
+int vg_recw_live_segment(vg_recw *w, vg_recw_live_info *out)
+{
+    if (!w || !w->st || w->fd < 0 || !w->init_env)
+        return VG_ENOTFOUND;
+    out->segment_id = (uint64_t)w->seg_id;
+    memcpy(out->sealed_key, w->sealed_key, VG_SEALED_KEY_LEN);
+    out->init_env = w->init_env;
+    out->init_env_len = w->init_env_len;
+    return 0;
+}
+
+int vg_recw_live_seal(vg_recw *w, int64_t start90k, uint32_t dur90k, int key, uint8_t *plain,
+                      size_t len, uint8_t **env, size_t *env_len, uint64_t *segment_id)
+{
+    if (!w || !w->st || w->fd < 0 || !w->init_env)
+        return VG_ENOTFOUND;
+    /* Own seq space, flag VG_ENV_LIVE in the AD: a live chunk can never pass
+     * for a stored fragment (keys.md invariant 3). */
+    vg_env_hdr h = {.flags = (uint8_t)(VG_ENV_LIVE | (key ? VG_ENV_F_KEY : 0)),
+                    .seq = ++w->live_seq, .segment_id = (uint64_t)w->seg_id,
+                    .start90k = start90k, .dur90k = dur90k};
+    memcpy(h.camera, w->uuid, VG_UUID_LEN);
+    uint8_t *e = plain - VG_ENV_HDR_LEN;
+    int rc = vg_env_seal(w->st->org, w->ckey, &h, e, len, env_len);
+    if (rc)
+        return rc;
+    *env = e;
+    *segment_id = (uint64_t)w->seg_id;
+    return 0;
+}
+
+int vg_recw_live_gop(vg_recw *w, vg_buf *out)
+{
+    if (!w || !w->st || w->fd < 0 || !w->key_off || w->key_off >= w->off)
+        return 0;
+    char path[4096];
+    if (vg__seg_path(w->st->dir, w->cam, w->seg_id, path, sizeof path) != 0)
+        return VG_EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return VG_EIO;
+    size_t n = (size_t)(w->off - w->key_off);
+    int rc = vg_buf_reserve(out, n);
+    if (rc == 0) {
+        ssize_t got = pread(fd, out->data + out->len, n, (off_t)w->key_off);
+        if (got == (ssize_t)n)
+            out->len += n;
+        else
+            rc = VG_EIO;
+    }
+    close(fd);
+    return rc;
+}
+
+void vg_recw_cut(vg_recw *w)
+{
+    if (w)
+        w->cut = 1;
 }
 
 void vg__recw_detach(vg_recw *w)

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct vg_buf;
+
 typedef struct vg_store vg_store;
 typedef struct vg_recw vg_recw;
 
@@ -90,5 +92,49 @@ int vg_store_read(const char *dir, const char *name, const uint8_t pk[32], const
 int vg_store_status_json(const char *dir, char **out);
 /* Check index against files and every signature; repair=1 trims/cleans. */
 int vg_store_fsck(const char *dir, int repair);
+
+/* ---- live view and web reads (docs/design/live.md) ---- */
+
+/* The store's organization id (envelope AD) and recorder public key. */
+void vg_store_org_id(const vg_store *st, uint8_t org[16]);
+void vg_store_recorder_pk(const vg_store *st, uint8_t pk[32]);
+
+/* Writer side of the live view; all on the writer's thread. The content key
+ * never leaves the store: the caller gets sealed envelopes only. */
+enum { VG_ENV_LIVE = 1u << 2 };    /* envelope flag of a live chunk (never stored) */
+typedef struct vg_recw_live_info {
+    uint64_t segment_id;
+    uint8_t sealed_key[80];       /* content key sealed to the segment's footage pk */
+    const uint8_t *init_env;      /* the segment's stored init envelope (seq 0); valid
+                                     until the next writer call */
+    size_t init_env_len;
+} vg_recw_live_info;
+/* VG_ENOTFOUND when no segment is open. */
+int vg_recw_live_segment(vg_recw *w, vg_recw_live_info *out);
+/* Seals `len` plaintext bytes at `plain` (VG_RECW_HEADROOM writable bytes
+ * before, VG_RECW_TAILROOM after) in place into a live envelope (flags
+ * VG_ENV_LIVE | key) under the open segment's content key, with the writer's
+ * own live seq counter. *env points at the envelope, *env_len its length.
+ * VG_ENOTFOUND when no segment is open. */
+int vg_recw_live_seal(vg_recw *w, int64_t start90k, uint32_t dur90k, int key, uint8_t *plain,
+                      size_t len, uint8_t **env, size_t *env_len, uint64_t *segment_id);
+/* Appends to out the stored envelopes of the open segment from its last key
+ * fragment to its end (the current GOP so far); 0 bytes if none. */
+int vg_recw_live_gop(vg_recw *w, struct vg_buf *out);
+/* The next key fragment starts a new segment (e.g. the footage key changed). */
+void vg_recw_cut(vg_recw *w);
+
+/* Recordings of one camera (by store name) overlapping [from, to): JSON text
+ * {"runs":[{"start90k","end90k"}],"segments":[{"id","start90k","end90k","bytes"}]}. */
+int vg_store_recordings_json(const char *dir, const char *name, int64_t from90k, int64_t to90k,
+                             char **out);
+/* Segment metadata; *cam_name (caller's buffer, 64 bytes) names its camera.
+ * JSON: {"id","start90k","sealed_key","footage_pk","recorder_pk","fragments":[...]}
+ * (base64url binary). VG_ENOTFOUND for an unknown or garbage segment. */
+int vg_store_segment_json(const char *dir, int64_t segment_id, char cam_name[64], char **out);
+/* Opens a segment file by id for reading: *fd (caller closes), *size the
+ * bytes readers may see (the committed records, plus the trailer if closed). */
+int vg_store_segment_open(const char *dir, int64_t segment_id, char cam_name[64], int *fd,
+                          uint64_t *size);
 
 #endif

@@ -7,6 +7,8 @@
 #include "auth/audit.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "rec/recorder.h"
+#include "store/store.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -15,7 +17,10 @@
 #define COOKIE_ATTRS "; Path=/; Secure; HttpOnly; SameSite=Strict"
 #define URL_MAX 1024
 
-static const char *jstr(json_t *b, const char *k)
+const char *vg_api_jstr(json_t *b, const char *k);
+static const char *jstr(json_t *b, const char *k) { return vg_api_jstr(b, k); }
+
+const char *vg_api_jstr(json_t *b, const char *k)
 {
     json_t *v = b ? json_object_get(b, k) : NULL;
     return json_is_string(v) ? json_string_value(v) : NULL;
@@ -36,7 +41,9 @@ static void b64(const uint8_t *p, size_t n, char *out, size_t outsz)
     sodium_bin2base64(out, outsz, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-static void audit(const vg_req *r, const char *action, json_t *detail /* stolen */)
+static void audit(const vg_req *r, const char *action, json_t *detail) { vg_api_audit(r, action, detail); }
+
+void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */)
 {
     char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(detail);
@@ -102,6 +109,17 @@ static json_t *me_json(vg_web *w, const vg_ctx *ctx)
                       "recovery_fingerprint", rfp);
     }
     vg_db_done(st);
+    /* The store's organization id, bound into every envelope's AD (keys.md);
+     * null when no recorder runs in this process (`vigil serve`). */
+    if (o && w->store) {
+        uint8_t org[16];
+        char hex[33];
+        vg_store_org_id(w->store, org);
+        sodium_bin2hex(hex, sizeof hex, org, sizeof org);
+        json_object_set_new(o, "footage_org_id", json_string(hex));
+    } else if (o) {
+        json_object_set_new(o, "footage_org_id", json_null());
+    }
     return o;
 }
 
@@ -322,11 +340,39 @@ static int site_in_org(const vg_scope *s, int64_t site)
     return ok;
 }
 
-static json_t *camera_json(vg_stmt *st)
+/* Columns: id, name, site_id, url, has_credentials, builtin, footage_pk, has_key. */
+static json_t *camera_json(vg_web *w, vg_stmt *st)
 {
-    json_t *o = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)vg_db_int(st, 0), "name", vg_db_text(st, 1),
-                          "url", vg_db_text(st, 3), "has_credentials", (int)vg_db_int(st, 4));
+    int64_t id = vg_db_int(st, 0);
+    int builtin = (int)vg_db_int(st, 5);
+    json_t *o = json_pack("{s:I,s:s,s:s,s:b,s:b,s:b}", "id", (json_int_t)id, "name", vg_db_text(st, 1),
+                          "url", vg_db_text(st, 3), "has_credentials", (int)vg_db_int(st, 4), "builtin", builtin,
+                          "has_key", (int)vg_db_int(st, 7));
     json_object_set_new(o, "site_id", vg_db_is_null(st, 2) ? json_null() : json_integer(vg_db_int(st, 2)));
+    size_t n;
+    const uint8_t *pk = vg_db_blob(st, 6, &n);
+    char pkb[64], fp[48];
+    if (pk && n == VG_PK_LEN) {
+        b64(pk, n, pkb, sizeof pkb);
+        vg_key_fingerprint(pk, fp, sizeof fp);
+        json_object_set_new(o, "footage_pk", json_string(pkb));
+        json_object_set_new(o, "footage_fingerprint", json_string(fp));
+    } else {
+        json_object_set_new(o, "footage_pk", json_null());
+        json_object_set_new(o, "footage_fingerprint", json_null());
+    }
+    /* Status from the recorder's snapshot; never credentials. */
+    char name[64];
+    vg_cam_status cs;
+    vg_cam_store_name(id, builtin, name);
+    if (w->rec && vg_recorder_status(w->rec, name, &cs) == 0) {
+        json_object_set_new(o, "status", json_pack("{s:s,s:s,s:I,s:I,s:i,s:i,s:s,s:b}", "state", cs.state,
+                            "detail", cs.detail, "since", (json_int_t)cs.since, "bitrate", (json_int_t)cs.bitrate,
+                            "width", (int)cs.width, "height", (int)cs.height, "codec", cs.codec, "audio", cs.audio));
+    } else {
+        json_object_set_new(o, "status", json_pack("{s:s,s:s}", "state", "offline", "detail",
+                            !w->rec ? "no recorder in this process" : pk ? "not recording" : "no footage key yet"));
+    }
     return o;
 }
 
@@ -336,15 +382,21 @@ static enum MHD_Result h_cameras(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
     json_t *arr = json_array();
     int rc;
     /* Viewers see only the cameras they were given; credentials are never selected. */
+    vg_cam_ensure_builtin(w, &r->ctx.scope);
     if (r->ctx.role >= VG_ROLE_ADMIN)
-        rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT id, name, site_id, url, rtsp_password IS NOT NULL "
-                           "FROM cameras WHERE org_id = ?1 ORDER BY name", "");
+        rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT c.id, c.name, c.site_id, c.url, c.rtsp_password IS NOT NULL, "
+                           "c.builtin, c.footage_pk, EXISTS(SELECT 1 FROM camera_keys k WHERE k.camera_id = c.id "
+                           "AND k.member_id = ?2) FROM cameras c WHERE c.org_id = ?1 ORDER BY c.name", "i",
+                           r->ctx.member_id);
     else
-        rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT c.id, c.name, c.site_id, c.url, c.rtsp_password IS NOT NULL "
-                           "FROM cameras c JOIN member_cameras mc ON mc.camera_id = c.id AND mc.org_id = c.org_id "
-                           "WHERE c.org_id = ?1 AND mc.member_id = ?2 ORDER BY c.name", "i", r->ctx.member_id);
+        rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT c.id, c.name, c.site_id, c.url, c.rtsp_password IS NOT NULL, "
+                           "c.builtin, c.footage_pk, EXISTS(SELECT 1 FROM camera_keys k WHERE k.camera_id = c.id "
+                           "AND k.member_id = ?2) FROM cameras c WHERE c.org_id = ?1 AND c.id IN "
+                           "(SELECT camera_id FROM member_cameras WHERE member_id = ?2 UNION "
+                           "SELECT camera_id FROM camera_keys WHERE member_id = ?2) ORDER BY c.name", "i",
+                           r->ctx.member_id);
     if (rc) { json_decref(arr); return server_error(c); }
-    while (vg_db_step(st) == 1) json_array_append_new(arr, camera_json(st));
+    while (vg_db_step(st) == 1) json_array_append_new(arr, camera_json(w, st));
     vg_db_done(st);
     return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "cameras", arr));
 }
@@ -377,6 +429,16 @@ static int parse_camera(json_t *b, const vg_scope *s, cam_in *in, int partial)
     return 0;
 }
 
+static int is_builtin(const vg_scope *s, int64_t id)
+{
+    vg_stmt *st;
+    int yes = 0;
+    if (vg_scope_prep(s, &st, "SELECT builtin FROM cameras WHERE org_id = ?1 AND id = ?2", "i", id)) return 0;
+    if (vg_db_step(st) == 1) yes = vg_db_int(st, 0) != 0;
+    vg_db_done(st);
+    return yes;
+}
+
 static enum MHD_Result h_camera_add(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
 {
     cam_in in;
@@ -388,6 +450,7 @@ static enum MHD_Result h_camera_add(vg_web *w, vg_req *r, json_t *b, struct MHD_
     if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_CONFLICT, "exists");
     if (rc) return server_error(c);
     audit(r, "camera.add", json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", in.name));
+    vg_cam_sync(w, &r->ctx.scope, id);
     return vg_reply_json(c, MHD_HTTP_CREATED, json_pack("{s:I}", "id", (json_int_t)id));
 }
 
@@ -395,6 +458,7 @@ static enum MHD_Result h_camera_edit(vg_web *w, vg_req *r, json_t *b, struct MHD
 {
     cam_in in;
     if (!b || parse_camera(b, &r->ctx.scope, &in, 1)) return bad(c, "bad_input");
+    if (in.url && is_builtin(&r->ctx.scope, r->id)) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "builtin");
     /* COALESCE keeps fields the request leaves out; credentials are replaced
      * only when given (an empty string clears them). */
     int rc = vg_scope_run(&r->ctx.scope,
@@ -415,16 +479,19 @@ static enum MHD_Result h_camera_edit(vg_web *w, vg_req *r, json_t *b, struct MHD
         if (json_object_get(b, keys[i])) json_array_append_new(changed, json_string(keys[i]));
     json_object_set_new(d, "changed", changed);
     audit(r, "camera.edit", d);
+    vg_cam_sync(w, &r->ctx.scope, r->id);
     return vg_reply_json(c, MHD_HTTP_OK, json_object());
 }
 
 static enum MHD_Result h_camera_remove(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
 {
+    if (is_builtin(&r->ctx.scope, r->id)) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "builtin");
     if (vg_scope_run(&r->ctx.scope, "DELETE FROM member_cameras WHERE org_id = ?1 AND camera_id = ?2", "i", r->id) ||
         vg_scope_run(&r->ctx.scope, "DELETE FROM cameras WHERE org_id = ?1 AND id = ?2", "i", r->id))
         return server_error(c);
     if (vg_db_changes(w->db) != 1) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
     audit(r, "camera.remove", json_pack("{s:I}", "id", (json_int_t)r->id));
+    vg_cam_sync(w, &r->ctx.scope, r->id);
     return vg_reply_json(c, MHD_HTTP_OK, json_object());
 }
 
@@ -464,24 +531,32 @@ static enum MHD_Result h_audit(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
 /* ---- the table ---------------------------------------------------------------------------- */
 
 static const vg_web_route routes[] = {
-    {"GET", "/api/setup/status", 0, VG_PUBLIC, VG_ROLE_NONE, h_setup_status},
-    {"POST", "/api/setup", 0, VG_PUBLIC, VG_ROLE_NONE, h_setup},
-    {"GET", "/api/setup/invite", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_info},
-    {"POST", "/api/setup/invite", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_accept},
-    {"GET", "/api/login/params", 0, VG_PUBLIC, VG_ROLE_NONE, h_login_params},
-    {"POST", "/api/login", 0, VG_PUBLIC, VG_ROLE_NONE, h_login},
-    {"POST", "/api/logout", 0, VG_SESSION, VG_ROLE_VIEWER, h_logout},
-    {"GET", "/api/me", 0, VG_SESSION, VG_ROLE_VIEWER, h_me},
-    {"GET", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_members},
-    {"POST", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_member_invite},
-    {"DELETE", "/api/members/", 1, VG_SESSION, VG_ROLE_ADMIN, h_member_remove},
-    {"GET", "/api/sites", 0, VG_SESSION, VG_ROLE_VIEWER, h_sites},
-    {"POST", "/api/sites", 0, VG_SESSION, VG_ROLE_ADMIN, h_site_add},
-    {"GET", "/api/cameras", 0, VG_SESSION, VG_ROLE_VIEWER, h_cameras},
-    {"POST", "/api/cameras", 0, VG_SESSION, VG_ROLE_ADMIN, h_camera_add},
-    {"PATCH", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, h_camera_edit},
-    {"DELETE", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, h_camera_remove},
-    {"GET", "/api/audit", 0, VG_SESSION, VG_ROLE_ADMIN, h_audit},
+    {"GET", "/api/setup/status", 0, VG_PUBLIC, VG_ROLE_NONE, h_setup_status, NULL},
+    {"POST", "/api/setup", 0, VG_PUBLIC, VG_ROLE_NONE, h_setup, NULL},
+    {"GET", "/api/setup/invite", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_info, NULL},
+    {"POST", "/api/setup/invite", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_accept, NULL},
+    {"GET", "/api/login/params", 0, VG_PUBLIC, VG_ROLE_NONE, h_login_params, NULL},
+    {"POST", "/api/login", 0, VG_PUBLIC, VG_ROLE_NONE, h_login, NULL},
+    {"POST", "/api/logout", 0, VG_SESSION, VG_ROLE_VIEWER, h_logout, NULL},
+    {"GET", "/api/me", 0, VG_SESSION, VG_ROLE_VIEWER, h_me, NULL},
+    {"GET", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_members, NULL},
+    {"POST", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_member_invite, NULL},
+    {"DELETE", "/api/members/", 1, VG_SESSION, VG_ROLE_ADMIN, h_member_remove, NULL},
+    {"GET", "/api/sites", 0, VG_SESSION, VG_ROLE_VIEWER, h_sites, NULL},
+    {"POST", "/api/sites", 0, VG_SESSION, VG_ROLE_ADMIN, h_site_add, NULL},
+    {"GET", "/api/cameras", 0, VG_SESSION, VG_ROLE_VIEWER, h_cameras, NULL},
+    {"POST", "/api/cameras", 0, VG_SESSION, VG_ROLE_ADMIN, h_camera_add, NULL},
+    {"PATCH", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, h_camera_edit, NULL},
+    {"DELETE", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, h_camera_remove, NULL},
+    {"GET", "/api/audit", 0, VG_SESSION, VG_ROLE_ADMIN, h_audit, NULL},
+    /* camera keys, playback and live (docs/design/live.md) */
+    {"PUT", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, vg_h_key_put, "/key"},
+    {"GET", "/api/cameras/", 1, VG_SESSION, VG_ROLE_VIEWER, vg_h_key_get, "/key"},
+    {"POST", "/api/cameras/", 1, VG_SESSION, VG_ROLE_ADMIN, vg_h_key_wrap, "/key/wrap"},
+    {"GET", "/api/cameras/", 1, VG_SESSION, VG_ROLE_VIEWER, vg_h_recordings, "/recordings"},
+    {"GET", "/api/segments/", 1, VG_SESSION, VG_ROLE_VIEWER, vg_h_segment, NULL},
+    {"GET", "/api/segments/", 1, VG_SESSION, VG_ROLE_VIEWER, vg_h_segment_data, "/data"},
+    {"GET", "/api/live", 0, VG_SESSION, VG_ROLE_VIEWER, vg_h_live, NULL},
 };
 
 const vg_web_route *vg_api_routes(size_t *n)

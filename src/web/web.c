@@ -32,6 +32,8 @@ static void kick(vg_web *w)
     vg_timer_start(w->loop, &w->timer, to);
 }
 
+void vg_web_kick(vg_web *w) { kick(w); }
+
 static void on_io(vg_loop *loop, vg_io *io, uint32_t events) { kick(io->data); }
 static void on_timer(vg_loop *loop, vg_timer *t) { kick(t->data); }
 
@@ -64,13 +66,19 @@ static int public_api(const char *url)
            strcmp(url, "/api/login") == 0 || strncmp(url, "/api/login/", 11) == 0;
 }
 
-/* "/api/members/123" against prefix "/api/members/": strict decimal id. */
-static int match_id(const char *url, const char *prefix, int64_t *id)
+/* "/api/members/123" against prefix "/api/members/": strict decimal id,
+ * followed by exactly `suffix` when the route has one ("/api/cameras/7/key"). */
+static int match_id(const char *url, const char *prefix, const char *suffix, int64_t *id)
 {
     size_t n = strlen(prefix);
     if (strncmp(url, prefix, n) != 0) return 0;
     const char *p = url + n;
     size_t len = strlen(p);
+    if (suffix) {
+        size_t sl = strlen(suffix);
+        if (len <= sl || strcmp(p + len - sl, suffix) != 0) return 0;
+        len -= sl;
+    }
     if (len == 0 || len > 15 || p[0] == '0') return 0;
     int64_t v = 0;
     for (size_t i = 0; i < len; i++) {
@@ -89,7 +97,7 @@ static unsigned find_route(const char *method, const char *url, const vg_web_rou
     unsigned status = MHD_HTTP_NOT_FOUND;
     for (size_t i = 0; i < n; i++) {
         int64_t v = 0;
-        int hit = rt[i].has_id ? match_id(url, rt[i].path, &v) : strcmp(url, rt[i].path) == 0;
+        int hit = rt[i].has_id ? match_id(url, rt[i].path, rt[i].suffix, &v) : strcmp(url, rt[i].path) == 0;
         if (!hit) continue;
         if (strcmp(method, rt[i].method) != 0) { status = MHD_HTTP_METHOD_NOT_ALLOWED; continue; }
         *out = &rt[i];
@@ -324,7 +332,9 @@ static int maybe_print_setup(vg_web *w)
 
 static int start_daemon(vg_web *w, const vg_web_opts *o, const struct sockaddr_storage *sa)
 {
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+    /* Suspend/resume: a live viewer with nothing to send is suspended, never
+     * fed 0 bytes (0.9.75 spins on that; ARCHITECTURE notes). */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (sa->ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     w->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w,
         MHD_OPTION_SOCK_ADDR, sa,
@@ -366,6 +376,7 @@ int vg_web_new(vg_loop *loop, const vg_web_opts *o, vg_web **out)
     vg_web *w = calloc(1, sizeof *w);
     if (!w) return VG_ENOMEM;
     w->loop = loop;
+    vg_live_web_init(w);
     snprintf(w->ui_dir, sizeof w->ui_dir, "%s", o->ui_dir ? o->ui_dir : "ui");
     snprintf(path, sizeof path, "%s/app.db", o->data_dir);
     if ((rc = vg_db_open(path, &w->db)) || (rc = vg_auth_new(w->db, o->data_dir, &w->auth)) ||
@@ -388,6 +399,7 @@ void vg_web_free(vg_web *w)
 {
     if (!w) return;
     if (w->d) {
+        vg_live_web_shutdown(w);
         vg_io_stop(w->loop, &w->io);
         vg_timer_stop(w->loop, &w->timer);
         MHD_stop_daemon(w->d);

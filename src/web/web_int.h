@@ -9,6 +9,11 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
+
+struct vg_recorder;
+struct vg_store;
+struct vg_viewer;
 
 #define VG_WEB_BODY_MAX (64 * 1024)
 #define VG_WEB_MAX_ORIGINS 4
@@ -43,6 +48,16 @@ struct vg_web {
     char origins[VG_WEB_MAX_ORIGINS][160];
     int n_origins;
     char *cert_pem, *key_pem;
+    /* Set by vg_web_attach in `vigil run` (NULL in `vigil serve`). */
+    struct vg_recorder *rec;
+    struct vg_store *store;
+    char data_dir[1024];
+    int has_demo;
+    char demo_clip[1024];    /* the demo camera's clip, when it is to be added on its key */
+    /* live viewers (live.c); web thread only, except wake_pending */
+    struct vg_viewer *viewers;
+    vg_timer live_timer;
+    atomic_int wake_pending;
 };
 
 typedef enum MHD_Result (*vg_web_handler)(vg_web *w, vg_req *r, json_t *body, struct MHD_Connection *c);
@@ -56,10 +71,60 @@ struct vg_web_route {
     enum vg_access access;
     enum vg_role min_role;
     vg_web_handler fn;
+    const char *suffix;      /* with has_id: text after {id} ("/key"); NULL = none */
 };
 
 /* api.c */
 const vg_web_route *vg_api_routes(size_t *n);
+void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
+const char *vg_api_jstr(json_t *b, const char *k);
+
+/* Recording glue (`vigil run`): the web learns the recorder and the store.
+ * Called on the thread that will run the web's loop, before it runs. Starts
+ * recording every app.db camera that has an RTSP URL and a footage key; the
+ * builtin demo camera (demo != 0) gets a row in the first organization. */
+/* demo_clip: the builtin camera's clip (NULL: no demo camera). If the
+ * recorder has no "demo" camera yet (no store-wide key), it is added as soon
+ * as the builtin row has a footage key. */
+int vg_web_attach(vg_web *w, struct vg_recorder *rec, struct vg_store *st, const char *data_dir,
+                  const char *demo_clip);
+/* Store-side name of an app camera ("demo" for the builtin one, else "cam-ID"). */
+void vg_cam_store_name(int64_t id, int builtin, char out[64]);
+/* (Re)applies camera row `id` to the recorder: started if it has a URL and a
+ * footage key, restarted after an edit, stopped if gone. No-op without one. */
+void vg_cam_sync(vg_web *w, const vg_scope *s, int64_t id);
+/* Makes sure the builtin demo camera has its row (first organization only). */
+void vg_cam_ensure_builtin(vg_web *w, const vg_scope *s);
+/* Access to a camera's footage: 0 (the caller holds a wrapped key),
+ * VG_ENOTFOUND (no such camera in the caller's organization), VG_EAUTH (no
+ * key: the caller must answer 403; this function already audited it).
+ * store_name (64 bytes) may be NULL. */
+int vg_cam_access(vg_web *w, const vg_req *r, int64_t cam, const char *what, char *store_name);
+/* The app camera (in the caller's organization) whose store name is name; 0 if none. */
+int64_t vg_cam_by_store_name(const vg_req *r, const char *name);
+
+/* keys_api.c, playback.c, live.c: route handlers */
+enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+enum MHD_Result vg_h_key_get(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+enum MHD_Result vg_h_key_wrap(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+enum MHD_Result vg_h_recordings(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+enum MHD_Result vg_h_segment(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+enum MHD_Result vg_h_live(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+
+/* playback.c: one "bytes=" range of a resource of `size` bytes (RFC 9110
+ * §14.1.2). h NULL: 1 (whole resource). 0 with off and len set; VG_EINVAL for a
+ * malformed header (400); VG_ETOOBIG for an unsatisfiable one or several
+ * ranges (416). Digits only, at most 19 per number, no overflow. */
+int vg_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
+
+/* web.c: run MHD now (after resuming connections) and re-arm its timer. */
+void vg_web_kick(vg_web *w);
+
+/* live.c: web-thread side of live viewers */
+void vg_live_web_init(vg_web *w);
+/* Ends every viewer's stream (before the daemon stops). */
+void vg_live_web_shutdown(vg_web *w);
 
 /* http.c: responses (every response gets the security headers) */
 enum MHD_Result vg_reply_json(struct MHD_Connection *c, unsigned status, json_t *obj /* stolen */);

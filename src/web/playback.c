@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Playback API (docs/design/live.md "Playback"): recordings of a camera,
+ * segment metadata, and segment bytes (ciphertext) with Range.
+ *
+ * Invariants:
+ *  1. A segment is served by its integer id only; the file path comes from
+ *     the store's ids (vg_store_segment_open), never from request text.
+ *  2. Every read is scoped to the caller's organization and to cameras the
+ *     caller holds a wrapped key for (vg_cam_access: 403 and audited).
+ *  3. Only committed bytes are served (the store bounds the size), and the
+ *     Range parser never trusts a number: digits only, at most 19, no
+ *     overflow, one range, inside the resource (else 400/416). */
+#include "web/web_int.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Strict unsigned decimal: 1..19 digits, no sign, no space. */
+static int parse_u64(const char *p, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 19) return VG_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return VG_EINVAL;
+        v = v * 10 + (uint64_t)(p[i] - '0');   /* 19 digits < 2^64: no overflow */
+    }
+    *out = v;
+    return 0;
+}
+
+int vg_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+    if (!h) return 1;
+    if (strncmp(h, "bytes=", 6) != 0) return VG_EINVAL;
+    const char *p = h + 6;
+    size_t n = strlen(p);
+    if (n == 0 || n > 64) return VG_EINVAL;
+    if (memchr(p, ',', n)) return VG_ETOOBIG;   /* several ranges: not served (416) */
+    const char *dash = memchr(p, '-', n);
+    if (!dash) return VG_EINVAL;
+    size_t a_len = (size_t)(dash - p), b_len = n - a_len - 1;
+    uint64_t a = 0, b = 0;
+    if (a_len == 0) {   /* suffix: the last b bytes */
+        if (parse_u64(dash + 1, b_len, &b)) return VG_EINVAL;
+        if (b == 0 || size == 0) return VG_ETOOBIG;
+        if (b > size) b = size;
+        *off = size - b;
+        *len = b;
+        return 0;
+    }
+    if (parse_u64(p, a_len, &a)) return VG_EINVAL;
+    if (b_len == 0) {
+        b = size ? size - 1 : 0;
+    } else {
+        if (parse_u64(dash + 1, b_len, &b)) return VG_EINVAL;
+        if (b < a) return VG_EINVAL;
+        if (b >= size) b = size ? size - 1 : 0;
+    }
+    if (a >= size) return VG_ETOOBIG;
+    *off = a;
+    *len = b - a + 1;
+    return 0;
+}
+
+/* Strict int64 query parameter; absent -> def. */
+static int query_i64(struct MHD_Connection *c, const char *k, int64_t def, int64_t *out)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+    if (!v) { *out = def; return 0; }
+    int neg = v[0] == '-';
+    uint64_t u;
+    if (parse_u64(v + neg, strlen(v + neg), &u) || u > (uint64_t)INT64_MAX) return VG_EINVAL;
+    *out = neg ? -(int64_t)u : (int64_t)u;
+    return 0;
+}
+
+static enum MHD_Result access_error(struct MHD_Connection *c, int rc)
+{
+    if (rc == VG_ENOTFOUND) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "no_key");
+    return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, char *text /* freed */)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    return o ? vg_reply_json(c, MHD_HTTP_OK, o) : vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+}
+
+enum MHD_Result vg_h_recordings(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    char name[64], *text = NULL;
+    int64_t from, to;
+    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
+    if (query_i64(c, "from", 0, &from) || query_i64(c, "to", INT64_MAX, &to) || from > to)
+        return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_range");
+    int rc = vg_cam_access(w, r, r->id, "recordings", name);
+    if (rc) return access_error(c, rc);
+    if (vg_store_recordings_json(w->data_dir, name, from, to, &text))
+        return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    return reply_text(c, text);
+}
+
+/* The app camera of a segment, checked for the caller (invariant 2). */
+static int segment_camera(vg_web *w, vg_req *r, const char *store_name, const char *what, int64_t *cam)
+{
+    *cam = vg_cam_by_store_name(r, store_name);
+    if (!*cam) return VG_ENOTFOUND;   /* another organization's or an unmapped camera: as if absent */
+    return vg_cam_access(w, r, *cam, what, NULL);
+}
+
+enum MHD_Result vg_h_segment(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    char name[64], *text = NULL;
+    int64_t cam;
+    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
+    int rc = vg_store_segment_json(w->data_dir, r->id, name, &text);
+    if (rc == VG_ENOTFOUND) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (rc) return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    if ((rc = segment_camera(w, r, name, "segment", &cam))) {
+        free(text);
+        return access_error(c, rc);
+    }
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    if (!o) return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    json_object_set_new(o, "camera_id", json_integer(cam));
+    vg_api_audit(r, "archive.view", json_pack("{s:I,s:I}", "camera", (json_int_t)cam, "segment", (json_int_t)r->id));
+    return vg_reply_json(c, MHD_HTTP_OK, o);
+}
+
+enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    char name[64], cr[96];
+    int64_t cam;
+    int fd = -1;
+    uint64_t size = 0, off = 0, len = 0;
+    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
+    int rc = vg_store_segment_open(w->data_dir, r->id, name, &fd, &size);
+    if (rc == VG_ENOTFOUND) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (rc) return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    if ((rc = segment_camera(w, r, name, "segment.data", &cam))) {
+        close(fd);
+        return access_error(c, rc);
+    }
+    rc = vg_range_parse(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size, &off, &len);
+    if (rc < 0) {
+        close(fd);
+        if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_range");
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp) return MHD_NO;
+        snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+        vg_web_headers(resp, 0);
+        MHD_add_response_header(resp, "Content-Range", cr);
+        enum MHD_Result res = MHD_queue_response(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
+        MHD_destroy_response(resp);
+        return res;
+    }
+    if (rc == 1) { off = 0; len = size; }
+    /* The fd is owned by the response from here (closed when it is destroyed). */
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
+    if (!resp) { close(fd); return MHD_NO; }
+    vg_web_headers(resp, 0);
+    MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    if (rc == 0) {
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off, off + len - 1, size);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    enum MHD_Result res = MHD_queue_response(c, rc == 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return res;
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading recorded footage (docs/design/live.md "Playback"): segment metadata,
+// Range reads of the encrypted segment file, decryption in this browser. Used
+// by the playback page (a streaming reader feeding MSE) and by export (a whole
+// range into one fragmented MP4). No DOM here apart from what callers pass.
+import { api } from './api.js';
+import { unb64any } from './camkeys.js';
+import { openEnvelope, openContentKey, splitEnvelopes, parseHeader } from './footage.js';
+import { parseInit, fragmentTimes, rebaseFragment } from './mp4.js';
+import sodium from './vendor/libsodium-wrappers.mjs';
+
+const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_90K = 4 * 90000;
+
+export class ArchiveError extends Error {
+  constructor(code, msg) { super(msg); this.code = code; }
+}
+
+export const recordings = (camId, from, to) => api('GET', `/api/cameras/${camId}/recordings?from=${Math.floor(from)}&to=${Math.ceil(to)}`);
+
+// One segment: metadata, its opened content key and decrypted init segment.
+export class Segment {
+  constructor(meta, ckey, init, info) { this.meta = meta; this.ckey = ckey; this.init = init; this.info = info; this.id = meta.id; }
+
+  static async load(id, camKeys, orgId) {
+    const meta = await api('GET', `/api/segments/${id}`);
+    if (meta.footage_pk && sodium.compare(unb64any(meta.footage_pk), camKeys.publicKey) !== 0)
+      throw new ArchiveError('other_key', 'This recording is sealed to a different camera key (made before the camera\u2019s current key). It cannot be opened here.');
+    const ckey = openContentKey(unb64any(meta.sealed_key), camKeys);
+    const seg = new Segment(meta, ckey, null, null);
+    const initFrag = meta.fragments.find((f) => f.seq === 0);
+    if (!initFrag) throw new ArchiveError('no_init', `segment ${id} has no init segment`);
+    const [env] = await seg.read([initFrag], orgId);
+    seg.init = env.plain;
+    seg.info = parseInit(seg.init);
+    return seg;
+  }
+
+  get media() { return this.meta.fragments.filter((f) => f.seq > 0); }
+
+  // Index (into media) of the key fragment at or before t (or the first one).
+  keyIndexAt(t) {
+    const m = this.media;
+    let best = 0;
+    for (let i = 0; i < m.length; i++) { if (m[i].start90k > t) break; if (m[i].key) best = i; }
+    return best;
+  }
+
+  // Consecutive fragments [i, j) worth one Range read.
+  batch(i, maxBytes = BATCH_BYTES, max90k = BATCH_90K) {
+    const m = this.media;
+    let j = i, bytes = 0;
+    while (j < m.length && (j === i || (bytes + m[j].length <= maxBytes && m[j].start90k - m[i].start90k < max90k)) &&
+           (j === i || m[j].offset === m[j - 1].offset + m[j - 1].length)) { bytes += m[j].length; j++; }
+    return j;
+  }
+
+  // Range-reads contiguous fragments and opens each envelope: [{ frag, hdr, plain }].
+  async read(frags, orgId, signal) {
+    const a = frags[0].offset, b = frags[frags.length - 1].offset + frags[frags.length - 1].length;
+    const r = await fetch(`/api/segments/${this.id}/data`, { headers: { Range: `bytes=${a}-${b - 1}` }, credentials: 'same-origin', cache: 'no-store', signal });
+    if (r.status !== 206 && r.status !== 200) throw new ArchiveError('fetch', `segment data: HTTP ${r.status}`);
+    let u8 = new Uint8Array(await r.arrayBuffer());
+    if (r.status === 200) u8 = u8.subarray(a, b);            // a server without Range: slice ourselves
+    if (u8.length !== b - a) throw new ArchiveError('fetch', `segment data: got ${u8.length} of ${b - a} bytes`);
+    const envs = [...splitEnvelopes(u8)];
+    if (envs.length !== frags.length) throw new ArchiveError('index', 'segment data does not match its index');
+    return envs.map((env, k) => {
+      const hdr = parseHeader(env);
+      if (hdr.seq !== frags[k].seq || hdr.segmentId !== this.id) throw new ArchiveError('index', 'fragment out of place');
+      return { frag: frags[k], ...openEnvelope(env, this.ckey, orgId) };
+    });
+  }
+
+  wipe() { if (this.ckey) this.ckey.fill(0); }
+}
+
+const sameBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+// Decrypts [from, to) of a camera into one fragmented MP4 (init + moof/mdat,
+// decode times rebased so the file starts at 0). Starts at the key fragment
+// at or before `from`. onProgress(doneBytes, totalBytes). Returns
+// { blob, start90k, end90k, note }.
+export async function exportRange(camId, camKeys, orgId, from, to, { onProgress = () => {}, signal } = {}) {
+  const rec = await recordings(camId, from, to);
+  const segs = rec.segments.filter((s) => s.end90k > from && s.start90k < to).sort((x, y) => x.start90k - y.start90k);
+  if (!segs.length) throw new ArchiveError('empty', 'Nothing was recorded in that range.');
+  const loaded = [];
+  let skipped = 0;
+  for (const s of segs) {
+    try { loaded.push(await Segment.load(s.id, camKeys, orgId)); }
+    catch (e) { if (e.code !== 'other_key') throw e; skipped++; }   // sealed to an older key
+  }
+  if (!loaded.length) throw new ArchiveError('other_key', 'The footage in that range is sealed to a different key than this camera\u2019s.');
+  const plans = loaded.map((seg, n) => {
+    const m = seg.media;
+    let i = n === 0 ? seg.keyIndexAt(from) : 0;
+    let j = i;
+    while (j < m.length && m[j].start90k < to) j++;
+    return { seg, i, j };
+  }).filter((p) => p.j > p.i);
+  const total = plans.reduce((a, p) => a + p.seg.media.slice(p.i, p.j).reduce((x, f) => x + f.length, 0), 0);
+  if (!plans.length) throw new ArchiveError('empty', 'Nothing was recorded in that range.');
+  let done = 0, note = skipped ? 'Part of the range is sealed to an older key and was left out.' : '';
+  const parts = [plans[0].seg.init];
+  const first = plans[0].seg;
+  const ts = new Map(first.info.tracks.map((t) => [t.id, t.timescale]));
+  let base = null, start90k = null, end90k = null;
+  outer:
+  for (const p of plans) {
+    if (!sameBytes(p.seg.init, first.init)) { note = 'The camera\u2019s format changed; the export stops there.'; break; }
+    for (let i = p.i; i < p.j;) {
+      if (signal && signal.aborted) throw new ArchiveError('aborted', 'Export cancelled.');
+      const j = p.seg.batch(i);
+      const opened = await p.seg.read(p.seg.media.slice(i, j), orgId, signal);
+      for (const { frag, plain } of opened) {
+        if (base === null) {
+          const times = fragmentTimes(plain);
+          let sec = Infinity;
+          for (const [id, dts] of times) sec = Math.min(sec, dts / (ts.get(id) || 90000));
+          base = new Map([...ts].map(([id, scale]) => [id, Math.floor(sec * scale)]));
+          start90k = frag.start90k;
+        }
+        parts.push(rebaseFragment(plain, base));
+        end90k = frag.start90k + frag.dur90k;
+        done += frag.length;
+      }
+      onProgress(done, total);
+      i = j;
+      if (end90k >= to && i >= p.j) break outer;
+    }
+  }
+  for (const s of loaded) s.wipe();
+  return { blob: new Blob(parts, { type: 'video/mp4' }), start90k, end90k, note };
+}
