@@ -311,14 +311,23 @@ static void connect_source(vg_camera *c)
 {
     int rc;
     close_source(c);
-    set_state(c, "connecting", "");
+    /* Keep the last failure visible while retrying: a camera that never
+     * answers would otherwise show "connecting" with no reason, forever. */
+    char detail[160] = "";
+    if (c->last_why[0])
+        snprintf(detail, sizeof detail, "retrying after: %s", c->last_why);
+    set_state(c, "connecting", detail);
     if (c->file) {
         rc = vg_filesrc_new(c->loop, c->file, &source_cbs, c, &c->fsrc);
         if (!rc)
             rc = vg_filesrc_start(c->fsrc);
     } else {
+        /* 10 s per request: an overloaded camera or server answers late, and
+         * giving up early only adds a reconnect's load to it. Media stalls
+         * are still noticed after the client's 5 s stall timeout. */
         vg_rtsp_opts o = {.url = c->url, .user = c->user, .pass = c->pass,
-                          .transport = c->transport, .name = c->name};
+                          .transport = c->transport, .name = c->name,
+                          .request_timeout_ms = 10000};
         rc = vg_rtsp_new(c->loop, &o, &source_cbs, c, &c->rtsp);
         if (!rc)
             rc = vg_rtsp_start(c->rtsp);
@@ -365,7 +374,13 @@ int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cf
     return rc;
 }
 
-void vg_camera_start(vg_camera *c) { connect_source(c); }
+void vg_camera_start(vg_camera *c, unsigned delay_ms)
+{
+    if (!delay_ms)
+        connect_source(c);
+    else
+        vg_timer_start(c->loop, &c->retry, delay_ms);
+}
 
 void vg_camera_stop(vg_camera *c)
 {

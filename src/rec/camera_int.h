@@ -53,7 +53,8 @@ typedef struct vg_camera {
 
 int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cfg *cfg,
                    const uint8_t *pk, enum vg_rtsp_transport tr, unsigned fragment_ms);
-void vg_camera_start(vg_camera *c);
+/* Connect now, or after delay_ms (the recorder spreads first connects). */
+void vg_camera_start(vg_camera *c, unsigned delay_ms);
 /* On the camera's loop thread: flush and close the open run, free sources. */
 void vg_camera_stop(vg_camera *c);
 void vg_camera_free(vg_camera *c);

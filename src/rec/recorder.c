@@ -94,7 +94,7 @@ static vg_camera *find_locked(vg_recorder *r, const char *name, unsigned *idx)
     return NULL;
 }
 
-static void start_on_loop(void *arg) { vg_camera_start(arg); }
+static void start_on_loop(void *arg) { vg_camera_start(arg, 0); }
 
 static int add_locked(vg_recorder *r, const vg_camera_cfg *cfg)
 {
@@ -235,8 +235,14 @@ int vg_recorder_start(vg_recorder *r)
     /* Sources are created before the threads run (invariant 1 holds from
      * the moment each loop starts). */
     pthread_mutex_lock(&r->mu);
+    /* First connects are spread over up to a second: hundreds of sessions
+     * opened in the same millisecond make a camera server (or an NVR's own
+     * switch) answer the last of them late. */
+    unsigned step = r->ncams > 1 ? 1000 / r->ncams : 0;
+    if (step > 4)
+        step = 4;
     for (unsigned i = 0; i < r->ncams; i++)
-        vg_camera_start(r->cams[i]);
+        vg_camera_start(r->cams[i], i * step);
     r->running = 1; /* from now on an added camera is started by a post to its loop */
     pthread_mutex_unlock(&r->mu);
     for (unsigned i = 0; i < r->nthreads; i++) {
