@@ -34,8 +34,8 @@ struct run_cfg {
     int demo;
     enum vg_rtsp_transport transport;
     unsigned threads, segment_s, fragment_ms;
-    int64_t retain_s;
-    uint64_t retain_bytes;
+    int64_t retain_s, cam_retain_s;
+    uint64_t retain_bytes, cam_retain_bytes;
 };
 
 static void run_usage(void)
@@ -43,7 +43,8 @@ static void run_usage(void)
     fprintf(stderr, "usage: vigil run --data DIR [--camera NAME=URL]... [--urls FILE] [--demo]\n"
                     "         [--camera-key FILE.pub] [--transport tcp|udp|auto]\n"
                     "         [--segment-seconds N] [--fragment-ms N] [--retain-days D]\n"
-                    "         [--retain-bytes B] [--threads N] [--demo-clip FILE]\n"
+                    "         [--retain-bytes B] [--camera-retain-days D] [--camera-retain-bytes B]\n"
+                    "         [--threads N] [--demo-clip FILE]\n"
                     "         [--listen ADDR:PORT] [--origin https://HOST:PORT] [--ui DIR]\n"
                     "         [--cert FILE --key FILE] [--no-web]\n"
                     "         [--log-level debug|info|warn|error]\n");
@@ -52,7 +53,8 @@ static void run_usage(void)
 static int parse_args(int argc, char **argv, struct run_cfg *c)
 {
     enum { O_DATA = 1, O_CAM, O_URLS, O_DEMO, O_KEY, O_TR, O_SEG, O_FRAG, O_RDAYS, O_RBYTES,
-           O_THREADS, O_CLIP, O_LOG, O_LISTEN, O_ORIGIN, O_CERT, O_TLSKEY, O_UI, O_NOWEB };
+           O_THREADS, O_CLIP, O_LOG, O_LISTEN, O_ORIGIN, O_CERT, O_TLSKEY, O_UI, O_NOWEB,
+           O_CRDAYS, O_CRBYTES };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA}, {"camera", required_argument, 0, O_CAM},
         {"urls", required_argument, 0, O_URLS}, {"demo", no_argument, 0, O_DEMO},
@@ -61,6 +63,8 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
         {"fragment-ms", required_argument, 0, O_FRAG},
         {"retain-days", required_argument, 0, O_RDAYS},
         {"retain-bytes", required_argument, 0, O_RBYTES},
+        {"camera-retain-days", required_argument, 0, O_CRDAYS},
+        {"camera-retain-bytes", required_argument, 0, O_CRBYTES},
         {"threads", required_argument, 0, O_THREADS}, {"demo-clip", required_argument, 0, O_CLIP},
         {"log-level", required_argument, 0, O_LOG}, {"listen", required_argument, 0, O_LISTEN},
         {"origin", required_argument, 0, O_ORIGIN}, {"cert", required_argument, 0, O_CERT},
@@ -104,6 +108,13 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
         case O_RDAYS:
             if (vg_cli_parse_uint(optarg, 1, 36500, &v)) return VG_EINVAL;
             c->retain_s = (int64_t)v * 86400;
+            break;
+        case O_CRDAYS:
+            if (vg_cli_parse_uint(optarg, 1, 36500, &v)) return VG_EINVAL;
+            c->cam_retain_s = (int64_t)v * 86400;
+            break;
+        case O_CRBYTES:
+            if (vg_cli_parse_size(optarg, &c->cam_retain_bytes)) return VG_EINVAL;
             break;
         case O_RBYTES:
             if (vg_cli_parse_size(optarg, &c->retain_bytes)) return VG_EINVAL;
@@ -407,7 +418,9 @@ int vg_cmd_run(int argc, char **argv)
         return 1;
     }
     vg_recorder_opts ro = {.store = st, .threads = c.threads, .transport = c.transport,
-                           .fragment_ms = c.fragment_ms, .footage_pk = pk};
+                           .fragment_ms = c.fragment_ms, .footage_pk = pk,
+                           .camera_retain_seconds = c.cam_retain_s,
+                           .camera_retain_bytes = c.cam_retain_bytes};
     unsigned ncams = 0;
     int demo = 0;
     char clip[PATH_MAX];

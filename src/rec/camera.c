@@ -358,6 +358,8 @@ int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cf
     snprintf(c->st.state, sizeof c->st.state, "connecting");
     c->st.since = (int64_t)time(NULL);
     memcpy(c->pk, cfg->footage_pk ? cfg->footage_pk : pk, sizeof c->pk);
+    c->retain_s = cfg->retain_seconds;
+    c->retain_b = cfg->retain_bytes;
     if (cfg->user && !(c->user = strdup(cfg->user)))
         return VG_ENOMEM;
     if (cfg->password && !(c->pass = strdup(cfg->password)))
@@ -368,7 +370,7 @@ int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cf
         return VG_ENOMEM;
     int rc = vg_fragr_init(&c->fr, fragment_ms, emit, c);
     if (!rc)
-        rc = vg_store_camera(st, c->name, c->pk, 0, 0, &c->id);
+        rc = vg_store_camera(st, c->name, c->pk, c->retain_s, c->retain_b, &c->id);
     if (!rc)
         rc = vg_recw_open(st, c->id, &c->w);
     return rc;

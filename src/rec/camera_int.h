@@ -39,6 +39,8 @@ typedef struct vg_camera {
     vg_fragr fr;
     uint64_t frames, fragments, dropped;
     int logged_enospc;
+    int64_t retain_s;          /* per-camera retention (store.h), 0 = none */
+    uint64_t retain_b;
     char last_why[128];        /* last failure logged, to rate-limit repeats */
     uint64_t last_why_ms;
 

@@ -114,7 +114,12 @@ static int add_locked(vg_recorder *r, const vg_camera_cfg *cfg)
     if (!c)
         return VG_ENOMEM;
     vg_loop *loop = r->w[r->next_loop++ % r->nthreads].loop;
-    int rc = vg_camera_init(c, loop, r->o.store, cfg, r->pk, r->o.transport, r->o.fragment_ms);
+    vg_camera_cfg cc = *cfg;
+    if (!cc.retain_seconds)
+        cc.retain_seconds = r->o.camera_retain_seconds;
+    if (!cc.retain_bytes)
+        cc.retain_bytes = r->o.camera_retain_bytes;
+    int rc = vg_camera_init(c, loop, r->o.store, &cc, r->pk, r->o.transport, r->o.fragment_ms);
     if (!rc && r->running && vg_loop_post(loop, start_on_loop, c) != 0)
         rc = VG_ENOMEM;
     if (rc) {
@@ -182,7 +187,7 @@ int vg_recorder_set_key(vg_recorder *r, const char *name, const uint8_t pk[32])
     pthread_mutex_lock(&r->mu);
     vg_camera *c = find_locked(r, name, NULL);
     if (c) {
-        rc = vg_store_camera(r->o.store, name, pk, 0, 0, NULL);
+        rc = vg_store_camera(r->o.store, name, pk, c->retain_s, c->retain_b, NULL);
         if (rc == 0) {
             memcpy(c->pk, pk, 32);
             if (r->running)

@@ -20,6 +20,8 @@ typedef struct vg_recorder_opts {
     enum vg_rtsp_transport transport;
     unsigned fragment_ms;              /* 0 -> 1000 */
     const uint8_t *footage_pk;         /* 32 bytes: every camera's footage public key */
+    int64_t camera_retain_seconds;     /* each camera keeps at most this much (0: no limit) */
+    uint64_t camera_retain_bytes;      /* ... and at most this many bytes (0: no limit) */
 } vg_recorder_opts;
 
 typedef struct vg_camera_cfg {
@@ -28,6 +30,8 @@ typedef struct vg_camera_cfg {
     const char *file;                  /* MP4 played in a loop (the demo camera) */
     const char *user, *password;       /* RTSP credentials (NULL: none or in the URL); copied */
     const uint8_t *footage_pk;         /* 32 bytes; NULL: the recorder's footage_pk */
+    int64_t retain_seconds;            /* 0: the recorder's camera_retain_seconds */
+    uint64_t retain_bytes;             /* 0: the recorder's camera_retain_bytes */
 } vg_camera_cfg;
 
 /* Thread-safe snapshot of a camera for the web (docs/api.md GET /api/cameras). */
