@@ -99,14 +99,16 @@ static json_t *me_json(vg_web *w, const vg_ctx *ctx)
         if (ws && nw == VG_WRAPPED_SK_LEN) b64(ws, nw, wsb, sizeof wsb);
         size_t nu, nr;
         const uint8_t *uid = vg_db_blob(st, 6, &nu), *rpk = vg_db_blob(st, 7, &nr);
-        char uidhex[2 * VG_ORG_UID_LEN + 1] = "", rfp[48] = "";
+        char uidhex[2 * VG_ORG_UID_LEN + 1] = "", rfp[48] = "", rpkb[64] = "";
         if (uid && nu == VG_ORG_UID_LEN) sodium_bin2hex(uidhex, sizeof uidhex, uid, nu);
-        if (rpk && nr == VG_PK_LEN) vg_key_fingerprint(rpk, rfp, sizeof rfp);
-        o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:b,s:{s:I,s:s,s:s,s:s}}", "id", (json_int_t)ctx->member_id,
+        /* The recovery key is public: browsers seal each camera's secret key
+         * to it, after checking it against recovery_fingerprint. */
+        if (rpk && nr == VG_PK_LEN) { vg_key_fingerprint(rpk, rfp, sizeof rfp); b64(rpk, nr, rpkb, sizeof rpkb); }
+        o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:b,s:{s:I,s:s,s:s,s:s,s:s}}", "id", (json_int_t)ctx->member_id,
                       "email", vg_db_text(st, 0), "role", vg_db_text(st, 1), "public_key", pkb,
                       "wrapped_sk", wsb, "fingerprint", fp, "totp", (int)vg_db_int(st, 4), "org",
                       "id", (json_int_t)ctx->scope.org_id, "name", vg_db_text(st, 5), "uid", uidhex,
-                      "recovery_fingerprint", rfp);
+                      "recovery_fingerprint", rfp, "recovery_public_key", rpkb);
     }
     vg_db_done(st);
     /* The store's organization id, bound into every envelope's AD (keys.md);
@@ -238,11 +240,14 @@ static enum MHD_Result h_members(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
     while (vg_db_step(st) == 1) {
         size_t n;
         const uint8_t *pk = vg_db_blob(st, 3, &n);
-        char fp[48] = "";
-        if (pk && n == VG_PK_LEN) vg_key_fingerprint(pk, fp, sizeof fp);
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:b,s:I}", "id", (json_int_t)vg_db_int(st, 0),
+        char fp[48] = "", pkb[64] = "";
+        /* Public keys are public: an admin's browser seals camera keys to them
+         * (checking each against its fingerprint). */
+        if (pk && n == VG_PK_LEN) { vg_key_fingerprint(pk, fp, sizeof fp); b64(pk, n, pkb, sizeof pkb); }
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:I}", "id", (json_int_t)vg_db_int(st, 0),
                               "email", vg_db_text(st, 1), "role", vg_db_text(st, 2), "fingerprint", fp,
-                              "totp", (int)vg_db_int(st, 4), "created", (json_int_t)vg_db_int(st, 5)));
+                              "public_key", pkb, "totp", (int)vg_db_int(st, 4), "created",
+                              (json_int_t)vg_db_int(st, 5)));
     }
     vg_db_done(st);
     return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "members", arr));
@@ -557,6 +562,7 @@ static const vg_web_route routes[] = {
     {"GET", "/api/segments/", 1, VG_SESSION, VG_ROLE_VIEWER, vg_h_segment, NULL},
     {"GET", "/api/segments/", 1, VG_SESSION, VG_ROLE_VIEWER, vg_h_segment_data, "/data"},
     {"GET", "/api/live", 0, VG_SESSION, VG_ROLE_VIEWER, vg_h_live, NULL},
+    {"POST", "/api/audit/export", 0, VG_SESSION, VG_ROLE_VIEWER, vg_h_export, NULL},
 };
 
 const vg_web_route *vg_api_routes(size_t *n)

@@ -9,7 +9,9 @@
  *     caller holds a wrapped key for (vg_cam_access: 403 and audited).
  *  3. Only committed bytes are served (the store bounds the size), and the
  *     Range parser never trusts a number: digits only, at most 19, no
- *     overflow, one range, inside the resource (else 400/416). */
+ *     overflow, one range, inside the resource (else 400/416).
+ *  4. An export (decrypted in the browser) is audited only for a camera the
+ *     caller holds a key for; anyone else gets 403 and `camera.denied`. */
 #include "web/web_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -178,4 +180,21 @@ enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Co
     enum MHD_Result res = MHD_queue_response(c, rc == 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return res;
+}
+
+/* POST /api/audit/export {"camera_id", "from90k", "to90k"}: the browser says
+ * it is about to decrypt and save this range (docs/design/ui.md "Export").
+ * The server cannot see the export itself; it records the intent, and the
+ * segment reads that follow are audited as archive.view anyway. */
+enum MHD_Result vg_h_export(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    json_t *jc = json_object_get(b, "camera_id"), *jf = json_object_get(b, "from90k"), *jt = json_object_get(b, "to90k");
+    if (!json_is_integer(jc) || !json_is_integer(jf) || !json_is_integer(jt))
+        return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_input");
+    json_int_t cam = json_integer_value(jc), from = json_integer_value(jf), to = json_integer_value(jt);
+    if (cam <= 0 || from < 0 || to <= from) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_input");
+    int rc = vg_cam_access(w, r, cam, "export", NULL);
+    if (rc) return access_error(c, rc);
+    vg_api_audit(r, "export", json_pack("{s:I,s:I,s:I}", "camera", cam, "from90k", from, "to90k", to));
+    return vg_reply_json(c, MHD_HTTP_OK, json_object());
 }

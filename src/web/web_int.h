@@ -111,6 +111,7 @@ enum MHD_Result vg_h_recordings(vg_web *w, vg_req *r, json_t *b, struct MHD_Conn
 enum MHD_Result vg_h_segment(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_live(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+enum MHD_Result vg_h_export(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 
 /* playback.c: one "bytes=" range of a resource of `size` bytes (RFC 9110
  * §14.1.2). h NULL: 1 (whole resource). 0 with off and len set; VG_EINVAL for a

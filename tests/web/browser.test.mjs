@@ -44,6 +44,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'vigil-browser-'));
 const port = await freePort();
 const proc = spawn(VIGIL, ['serve', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
                    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+const closed = new Promise((r) => proc.on('close', r));
 let errText = '';
 proc.stderr.on('data', (d) => { errText += d; });
 proc.stdout.on('data', (d) => { errText += d; });
@@ -163,8 +164,11 @@ try {
 } finally {
   await browser.close();
   proc.kill('SIGTERM');
-  await new Promise((r) => proc.on('exit', r));
-  if (/AddressSanitizer|runtime error/.test(errText)) { failed = true; console.error(errText); }
+  await closed;   // 'close': exited and its stderr (where leaks are reported) fully read
+  // Leaks are reported at exit (LeakSanitizer), with a non-zero exit code.
+  if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(errText)) {
+    failed = true; console.error('sanitizer report in the server output:\n' + errText);
+  } else if (proc.exitCode !== 0) { failed = true; console.error(`vigil exited ${proc.exitCode} (${proc.signalCode}):\n` + errText.slice(-4000)); }
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

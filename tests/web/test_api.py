@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from vigil_web import Member, Server, b64, login, setup_org, totp
+from vigil_web import Member, Server, b64, fingerprint, login, setup_org, totp
 
 # Every API route (method, path); docs/api.md lists the same set.
 PRIVATE = [
@@ -16,6 +16,10 @@ PRIVATE = [
     ("DELETE", "/api/members/1"), ("GET", "/api/sites"), ("POST", "/api/sites"), ("GET", "/api/cameras"),
     ("POST", "/api/cameras"), ("PATCH", "/api/cameras/1"), ("DELETE", "/api/cameras/1"), ("GET", "/api/audit"),
     ("GET", "/api/nonexistent"), ("GET", "/api/cameras/1"),
+    # camera keys, playback, live, export (docs/design/live.md)
+    ("PUT", "/api/cameras/1/key"), ("GET", "/api/cameras/1/key"), ("POST", "/api/cameras/1/key/wrap"),
+    ("GET", "/api/cameras/1/recordings"), ("GET", "/api/segments/1"), ("GET", "/api/segments/1/data"),
+    ("GET", "/api/live?camera=1"), ("POST", "/api/audit/export"),
 ]
 
 
@@ -50,13 +54,13 @@ def test_tls_key_private(srv):
 def test_every_route_needs_session(srv):
     c = srv.client()
     for method, path in PRIVATE:
-        body = {} if method in ("POST", "PATCH") else None
+        body = {} if method in ("POST", "PATCH", "PUT") else None
         st, js = c.call(method, path, body)
         assert st == 401, (method, path, st, js)
     # A forged cookie is no better.
     c.cookie = b64(os.urandom(32))
     for method, path in PRIVATE:
-        st, _ = c.call(method, path, {} if method in ("POST", "PATCH") else None)
+        st, _ = c.call(method, path, {} if method in ("POST", "PATCH", "PUT") else None)
         assert st == 401, (method, path, st)
 
 
@@ -287,3 +291,63 @@ def test_login_throttle():
     finally:
         s.stop()
         s.cleanup()
+
+
+def test_public_keys_for_sealing(srv, org):
+    """The browser seals camera keys to the recovery key and to members' keys:
+    /api/me, the login answer and /api/members carry those public keys, each
+    matching the fingerprint beside it."""
+    c, owner = org
+    st, me = c.call("GET", "/api/me")
+    assert st == 200
+    assert me["org"]["recovery_public_key"] == b64(owner.recovery_pk)
+    assert me["org"]["recovery_fingerprint"] == fingerprint(owner.recovery_pk)
+    _, st, js = login(srv, owner)
+    assert st == 200 and js["org"]["recovery_public_key"] == b64(owner.recovery_pk)
+    st, js = c.call("GET", "/api/members")
+    mine = [m for m in js["members"] if m["id"] == me["id"]][0]
+    assert mine["public_key"] == b64(owner.pk) and mine["fingerprint"] == fingerprint(owner.pk)
+    assert all(len(m["public_key"]) == 43 for m in js["members"])
+    # Never a secret: no wrapped secret key in the member list.
+    assert all("wrapped_sk" not in m for m in js["members"])
+
+
+def test_export_audited(srv, org):
+    c, owner = org
+    st, me = c.call("GET", "/api/me")
+    st, js = c.call("POST", "/api/cameras", {"name": "Yard", "url": "rtsp://10.0.0.7/s"})
+    assert st == 201, js
+    cid = js["id"]
+    body = {"camera_id": cid, "from90k": 90000, "to90k": 180000}
+    # No key wrapped to the caller yet: 403, audited as a denial.
+    st, js = c.call("POST", "/api/audit/export", body)
+    assert st == 403 and js["error"] == "no_key"
+    st, audit = c.call("GET", "/api/audit")
+    assert any(e["action"] == "camera.denied" and e["detail"] == {"camera": cid, "what": "export"}
+               for e in audit["entries"])
+    # Key the camera to the owner (random bytes: the server cannot tell).
+    st, js = c.call("PUT", "/api/cameras/%d/key" % cid, {
+        "footage_pk": b64(os.urandom(32)), "recovery_sealed_sk": b64(os.urandom(80)),
+        "wrapped": [{"member_id": me["id"], "sealed_sk": b64(os.urandom(80))}]})
+    assert st == 200, js
+    st, js = c.call("POST", "/api/audit/export", body)
+    assert st == 200, js
+    st, audit = c.call("GET", "/api/audit")
+    ex = [e for e in audit["entries"] if e["action"] == "export"]
+    assert ex and ex[0]["actor"] == owner.email
+    assert ex[0]["detail"] == {"camera": cid, "from90k": 90000, "to90k": 180000}
+    # Hostile input.
+    for bad in [{}, {"camera_id": cid}, {"camera_id": str(cid), "from90k": 1, "to90k": 2},
+                {"camera_id": cid, "from90k": 5, "to90k": 5}, {"camera_id": cid, "from90k": -1, "to90k": 2},
+                {"camera_id": cid, "from90k": 1.5, "to90k": 2}, {"camera_id": 0, "from90k": 1, "to90k": 2}]:
+        st, js = c.call("POST", "/api/audit/export", bad)
+        assert st == 400, (bad, st, js)
+    st, _ = c.call("POST", "/api/audit/export", dict(body, camera_id=999999))
+    assert st == 404
+    assert c.call("GET", "/api/audit/export")[0] == 405
+    # A state-changing request: Origin checked, with or without a session.
+    st, _, _, _ = c.raw("POST", "/api/audit/export", body, origin="https://evil.example")
+    assert st == 403
+    st, _, _, _ = c.raw("POST", "/api/audit/export", body, origin=False)
+    assert st == 403
+    assert len([e for e in c.call("GET", "/api/audit")[1]["entries"] if e["action"] == "export"]) == 1

@@ -15,7 +15,7 @@ import pytest
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
 from nacl.public import PrivateKey, SealedBox
 
-from vigil_web import ROOT, VIGIL, Member, Server, b64, login, setup_org
+from vigil_web import ROOT, VIGIL, Member, Server, b64, login, sanitizer_env, setup_org
 
 ENV_HDR = 76
 F_KEY, F_INIT, F_LIVE = 1, 2, 4
@@ -38,7 +38,7 @@ class RunServer(Server):
         self.proc = subprocess.Popen(
             [VIGIL, "run", "--data", data, "--demo", "--camera-key", key + ".pub", "--segment-seconds", "4",
              "--listen", "127.0.0.1:%d" % self.port, "--ui", os.path.join(ROOT, "ui")] + list(extra),
-            stdout=self.err, stderr=self.err, cwd=ROOT)
+            stdout=self.err, stderr=self.err, cwd=ROOT, env=sanitizer_env())
         self.setup_token = None
         deadline = time.time() + 30
         while time.time() < deadline:

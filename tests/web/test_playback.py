@@ -114,3 +114,24 @@ def test_playback_security(srv, rec):
     acts = [(e["actor"], e["action"]) for e in audit["entries"]]
     assert ("pv@example.com", "camera.denied") in acts
     assert ("owner@example.com", "archive.view") in acts
+
+
+def test_export_audited(srv, rec):
+    """The browser announces each export (it decrypts and saves it itself):
+    audited for a caller with the camera's key, 403 + camera.denied otherwise."""
+    c, me, cam, cam_sk, js, meta = rec
+    seg = js["segments"][0]
+    body = {"camera_id": cam, "from90k": seg["start90k"], "to90k": seg["end90k"]}
+    st, out = c.call("POST", "/api/audit/export", body)
+    assert st == 200, out
+    st, inv = c.call("POST", "/api/members", {"email": "ex@example.com", "role": "viewer"})
+    v = Member("ex@example.com", with_totp=False)
+    pub = srv.client()
+    assert pub.call("POST", "/api/setup/invite", dict(v.keys(), token=inv["token"]))[0] == 201
+    st, out = pub.call("POST", "/api/audit/export", body)
+    assert st == 403 and out["error"] == "no_key"
+    st, audit = c.call("GET", "/api/audit")
+    acts = [(e["actor"], e["action"], e["detail"]) for e in audit["entries"]]
+    assert ("owner@example.com", "export", {"camera": cam, "from90k": seg["start90k"], "to90k": seg["end90k"]}) in acts
+    assert ("ex@example.com", "camera.denied", {"camera": cam, "what": "export"}) in acts
+    assert not any(a == ("ex@example.com", "export") for a in [(x[0], x[1]) for x in acts])

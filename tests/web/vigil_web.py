@@ -33,6 +33,26 @@ def totp(secret, t=None, step_offset=0):
     return "%06d" % (v % 1000000)
 
 
+# Sanitizer reports in a server's output fail its test (checked when it stops).
+# LeakSanitizer runs at exit: the exit code alone is not enough (a test may
+# stop the server in a way that ignores it), so the text is checked too.
+SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|"
+                          r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)")
+
+
+def sanitizer_env():
+    """The environment for a server under test: leak checking on, reports on stderr."""
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+    return env
+
+
+def assert_sanitizer_clean(text, what="vigil"):
+    m = SANITIZER_RE.search(text)
+    assert not m, "sanitizer report in %s:\n%s" % (what, text[max(0, m.start() - 200):][:12000])
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -85,7 +105,7 @@ class Server:
         self.err = open(self.errpath, "wb")
         self.proc = subprocess.Popen(
             [VIGIL, "serve", "--data", os.path.join(self.dir, "data"), "--listen", "127.0.0.1:%d" % self.port,
-             "--ui", os.path.join(ROOT, "ui")], stdout=self.err, stderr=self.err, cwd=ROOT)
+             "--ui", os.path.join(ROOT, "ui")], stdout=self.err, stderr=self.err, cwd=ROOT, env=sanitizer_env())
         self.setup_token = None
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -104,13 +124,17 @@ class Server:
         return open(self.errpath, "rb").read().decode(errors="replace")
 
     def stop(self):
+        """Stops the server (SIGTERM) and returns its exit code; fails the
+        test if its output holds a sanitizer report (leaks are reported at
+        exit, so this is where they show)."""
         self.proc.terminate()
         try:
-            rc = self.proc.wait(10)
+            rc = self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             rc = self.proc.wait()
         self.err.close()
+        assert_sanitizer_clean(self.stderr(), "the server's stderr")
         return rc
 
     def cleanup(self):
@@ -160,11 +184,19 @@ class Client:
         return st, js
 
 
+def fingerprint(pk):
+    """The key fingerprint people compare: BLAKE2b-128, hex in groups of 4."""
+    h = hashlib.blake2b(pk, digest_size=16).hexdigest()
+    return " ".join(h[i:i + 4] for i in range(0, 32, 4))
+
+
 def setup_org(server, owner=None, org="Acme"):
+    """Creates the organization; owner.recovery_pk is the recovery public key sent."""
     owner = owner or Member("owner@example.com")
+    owner.recovery_pk = os.urandom(32)
     c = server.client()
     body = dict(owner.keys(), token=server.setup_token, org_name=org, email=owner.email,
-                recovery_public_key=b64(os.urandom(32)))
+                recovery_public_key=b64(owner.recovery_pk))
     st, js = c.call("POST", "/api/setup", body)
     assert st == 201, (st, js)
     return c, owner
