@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 256
@@ -24,6 +25,7 @@ struct post_item {
 struct vg_loop {
     int epfd;
     uint64_t now;
+    unsigned coalesce_us;
     _Atomic int stop;
     /* The batch being dispatched, so vg_io_stop can cancel fetched events. */
     struct epoll_event events[MAX_EVENTS];
@@ -38,6 +40,7 @@ struct vg_loop {
 };
 
 uint64_t vg_loop_now(const vg_loop *loop) { return loop->now; }
+void vg_loop_set_coalesce(vg_loop *loop, unsigned us) { loop->coalesce_us = us; }
 void vg_loop_update_now(vg_loop *loop) { loop->now = vg_mono_ms(); }
 
 static void drain_posts(vg_loop *loop, vg_io *io, uint32_t ev);
@@ -279,7 +282,8 @@ int vg_loop_run(vg_loop *loop)
                 continue;
             return VG_EIO;
         }
-        loop->now = vg_mono_ms();
+        uint64_t woke_us = vg_mono_us();
+        loop->now = woke_us / 1000;
         loop->nevents = n;
         for (loop->cur = 0; loop->cur < n && !loop->stop; loop->cur++) {
             vg_io *io = loop->events[loop->cur].data.ptr;
@@ -289,6 +293,13 @@ int vg_loop_run(vg_loop *loop)
         loop->nevents = 0;
         loop->cur = 0;
         run_timers(loop);
+        if (loop->coalesce_us && n > 0 && !loop->stop) {
+            uint64_t spent = vg_mono_us() - woke_us;
+            if (spent < loop->coalesce_us) {
+                struct timespec ts = {0, (long)(loop->coalesce_us - spent) * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
     }
     return 0;
 }

@@ -50,6 +50,11 @@ void vg_loop_stop(vg_loop *loop);
 uint64_t vg_loop_now(const vg_loop *loop);
 /* Refresh the cached now (for long callbacks). */
 void vg_loop_update_now(vg_loop *loop);
+/* Event coalescing (interrupt moderation): after a batch of I/O events,
+ * wait until `us` microseconds have passed since the loop woke before
+ * polling again, so one wake reads whole frames from many sockets instead of
+ * a packet or two from one. Adds at most `us` of latency; 0 (default) is off. */
+void vg_loop_set_coalesce(vg_loop *loop, unsigned us);
 
 void vg_io_init(vg_io *io, int fd, vg_io_cb cb, void *data);
 int vg_io_start(vg_loop *loop, vg_io *io, uint32_t events);

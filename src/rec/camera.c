@@ -368,7 +368,7 @@ int vg_camera_init(vg_camera *c, vg_loop *loop, vg_store *st, const vg_camera_cf
         return VG_ENOMEM;
     if (cfg->file && !(c->file = strdup(cfg->file)))
         return VG_ENOMEM;
-    int rc = vg_fragr_init(&c->fr, fragment_ms, emit, c);
+    int rc = vg_fragr_init(&c->fr, fragment_ms, 0, emit, c);
     if (!rc)
         rc = vg_store_camera(st, c->name, c->pk, c->retain_s, c->retain_b, &c->id);
     if (!rc)

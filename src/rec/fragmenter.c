@@ -14,13 +14,15 @@
 #define MAX_FRAG_BYTES (32u << 20)
 #define MAX_SAMPLES 1024
 
-int vg_fragr_init(vg_fragr *f, unsigned target_ms, vg_fragr_emit emit, void *arg)
+int vg_fragr_init(vg_fragr *f, unsigned target_ms, size_t max_bytes, vg_fragr_emit emit,
+                  void *arg)
 {
     memset(f, 0, sizeof *f);
     vg_buf_init(&f->vbuf, MAX_FRAG_BYTES);
     vg_buf_init(&f->abuf, MAX_FRAG_BYTES / 4);
     vg_buf_init(&f->hdr, 1u << 20);
     f->target90k = (uint32_t)(target_ms ? target_ms : 1000) * 90;
+    f->max_bytes = max_bytes ? max_bytes : VG_FRAGR_MAX_BYTES;
     f->emit = emit;
     f->arg = arg;
     return 0;
@@ -125,7 +127,8 @@ int vg_fragr_video(vg_fragr *f, int64_t t90k, int key, const uint8_t *data, size
         /* Equal timestamps (a broken camera) still need a non-zero duration. */
         f->last_dur = (uint32_t)(d > 0 ? (d > UINT32_MAX ? UINT32_MAX : d) : 1);
         f->smp[f->nv - 1].duration = f->last_dur;
-        if (key || t90k - f->start90k >= f->target90k || f->nv + f->na + 2 >= MAX_SAMPLES)
+        if (key || t90k - f->start90k >= f->target90k || f->nv + f->na + 2 >= MAX_SAMPLES ||
+            f->vbuf.len - RESERVE + f->abuf.len + len > f->max_bytes)
             erc = emit_fragment(f);
     }
     if (!f->nv) {

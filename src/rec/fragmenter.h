@@ -35,13 +35,19 @@ typedef struct vg_fragr {
     int64_t last_v90k;         /* time of the last (pending) video sample */
     uint32_t last_dur;         /* duration of the previous video sample */
     uint32_t target90k;
+    size_t max_bytes;          /* cut before a frame that would make the mdat bigger */
     int in_gop;                /* a keyframe has been taken since reset */
     uint32_t seq;
     vg_fragr_emit emit;
     void *arg;
 } vg_fragr;
 
-int vg_fragr_init(vg_fragr *f, unsigned target_ms, vg_fragr_emit emit, void *arg);
+/* target_ms: at most this much media per fragment; max_bytes: and at most
+ * about this much data (0 -> VG_FRAGR_MAX_BYTES), so a camera's buffer is
+ * bounded whatever its bitrate (a single larger frame still fits). */
+#define VG_FRAGR_MAX_BYTES (256u << 10)
+int vg_fragr_init(vg_fragr *f, unsigned target_ms, size_t max_bytes, vg_fragr_emit emit,
+                  void *arg);
 void vg_fragr_free(vg_fragr *f);
 /* New run: forget everything (call after flush). */
 void vg_fragr_reset(vg_fragr *f, unsigned vtrack, unsigned atrack);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define MAX_THREADS 8
+#define VG_RECORDER_COALESCE_US 4000
 #define MAX_CAMERAS 4096
 
 struct worker {
@@ -78,6 +79,9 @@ int vg_recorder_new(const vg_recorder_opts *o, vg_recorder **out)
             vg_recorder_free(r);
             return VG_EIO;
         }
+        /* Recorder loops batch socket reads (loop.h): measured in
+         * docs/design/recorder.md; live view gains at most this latency. */
+        vg_loop_set_coalesce(r->w[i].loop, VG_RECORDER_COALESCE_US);
     }
     *out = r;
     return 0;

@@ -42,7 +42,7 @@ static void t_cut_points(void)
 {
     vg_fragr f;
     nem = 0;
-    CHECK_EQ(vg_fragr_init(&f, 1000, on_emit, NULL), 0);
+    CHECK_EQ(vg_fragr_init(&f, 1000, 0, on_emit, NULL), 0);
     vg_fragr_reset(&f, 0, 1);
     const int64_t T0 = 1000000;
     for (int i = 0; i < 120; i++)
@@ -64,7 +64,7 @@ static void t_starts_at_key(void)
 {
     vg_fragr f;
     nem = 0;
-    CHECK_EQ(vg_fragr_init(&f, 1000, on_emit, NULL), 0);
+    CHECK_EQ(vg_fragr_init(&f, 1000, 0, on_emit, NULL), 0);
     vg_fragr_reset(&f, 0, 1);
     for (int i = 0; i < 5; i++)
         vg_fragr_video(&f, i * 4500, 0, frame, 50);
@@ -83,7 +83,7 @@ static void t_audio(void)
 {
     vg_fragr f;
     nem = 0;
-    CHECK_EQ(vg_fragr_init(&f, 1000, on_emit, NULL), 0);
+    CHECK_EQ(vg_fragr_init(&f, 1000, 0, on_emit, NULL), 0);
     vg_fragr_reset(&f, 0, 1);
     CHECK_EQ(vg_fragr_audio(&f, 0, 1024, frame, 10), 0);
     CHECK_EQ(f.na, 0);
@@ -104,7 +104,7 @@ static void t_equal_timestamps(void)
 {
     vg_fragr f;
     nem = 0;
-    CHECK_EQ(vg_fragr_init(&f, 1000, on_emit, NULL), 0);
+    CHECK_EQ(vg_fragr_init(&f, 1000, 0, on_emit, NULL), 0);
     vg_fragr_reset(&f, 0, 1);
     vg_fragr_video(&f, 9000, 1, frame, 100);
     vg_fragr_video(&f, 9000, 0, frame, 100);
@@ -120,13 +120,38 @@ static int fail_emit(void *arg, int64_t s, uint32_t d, int k, uint8_t *p, size_t
 static void t_emit_error(void)
 {
     vg_fragr f;
-    CHECK_EQ(vg_fragr_init(&f, 1000, fail_emit, NULL), 0);
+    CHECK_EQ(vg_fragr_init(&f, 1000, 0, fail_emit, NULL), 0);
     vg_fragr_reset(&f, 0, 1);
     CHECK_EQ(vg_fragr_video(&f, 0, 1, frame, 100), 0);
     CHECK_EQ(vg_fragr_video(&f, 4500, 1, frame, 100), VG_ENOSPC);
     CHECK(vg_fragr_open(&f)); /* the new keyframe opened the next fragment */
     CHECK_EQ(vg_fragr_flush(&f), VG_ENOSPC);
     CHECK(!vg_fragr_open(&f));
+    vg_fragr_free(&f);
+}
+
+/* A fragment is also cut before a frame that would take it over max_bytes,
+ * so memory per camera is bounded whatever the bitrate. */
+static void t_byte_cap(void)
+{
+    vg_fragr f;
+    nem = 0;
+    CHECK_EQ(vg_fragr_init(&f, 1000, 1000, on_emit, NULL), 0);
+    vg_fragr_reset(&f, 0, 1);
+    for (int i = 0; i < 10; i++) /* 10 frames of 300 bytes: 3 per fragment */
+        CHECK_EQ(vg_fragr_video(&f, i * 4500, i == 0, frame, 300), 0);
+    CHECK_EQ(vg_fragr_flush(&f), 0);
+    CHECK_EQ(nem, 4);
+    CHECK_EQ(em[0].key, 1);
+    CHECK_EQ(em[1].key, 0);
+    CHECK_EQ(em[1].start, 3 * 4500);
+    /* A single frame bigger than the cap still makes a fragment. */
+    nem = 0;
+    vg_fragr_reset(&f, 0, 1);
+    CHECK_EQ(vg_fragr_video(&f, 0, 1, frame, 2000), 0);
+    CHECK_EQ(vg_fragr_video(&f, 4500, 0, frame, 2000), 0);
+    CHECK_EQ(vg_fragr_flush(&f), 0);
+    CHECK_EQ(nem, 2);
     vg_fragr_free(&f);
 }
 
@@ -139,5 +164,6 @@ int main(void)
     RUN(t_audio);
     RUN(t_equal_timestamps);
     RUN(t_emit_error);
+    RUN(t_byte_cap);
     return vg_test_done();
 }
