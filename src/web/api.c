@@ -127,6 +127,27 @@ static json_t *me_json(vg_web *w, const vg_ctx *ctx)
 
 /* ---- setup and invitations (public) ----------------------------------------------- */
 
+/* The end of every call that may open a session (setup, invitation, login):
+ * refused credentials -> auth_status/auth_error, bad input -> 400, anything
+ * else -> 500, success -> the session cookie and /api/me. The session id is
+ * wiped either way. */
+static enum MHD_Result session_result(vg_web *w, vg_req *r, struct MHD_Connection *c, int rc,
+                                      unsigned auth_status, const char *auth_error,
+                                      unsigned ok_status, char *sid)
+{
+    enum MHD_Result res;
+    if (rc == VG_EAUTH)
+        res = vg_reply_error(c, auth_status, auth_error);
+    else if (rc == VG_EINVAL)
+        res = bad(c, "bad_input");
+    else if (rc)
+        res = server_error(c);
+    else
+        res = session_reply(c, ok_status, sid, me_json(w, &r->ctx));
+    sodium_memzero(sid, VG_TOKEN_B64_MAX);
+    return res;
+}
+
 static enum MHD_Result h_setup_status(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
 {
     int needed = 0;
@@ -144,12 +165,7 @@ static enum MHD_Result h_setup(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
     int rc = vg_auth_setup(w->auth, jstr(b, "token"), jstr(b, "org_name"), jstr(b, "email"), &k, rpk,
                            vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
     sodium_memzero(&k, sizeof k);
-    if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "bad_token");
-    if (rc == VG_EINVAL) return bad(c, "bad_input");
-    if (rc) return server_error(c);
-    enum MHD_Result res = session_reply(c, MHD_HTTP_CREATED, sid, me_json(w, &r->ctx));
-    sodium_memzero(sid, sizeof sid);
-    return res;
+    return session_result(w, r, c, rc, MHD_HTTP_FORBIDDEN, "bad_token", MHD_HTTP_CREATED, sid);
 }
 
 static enum MHD_Result h_invite_info(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
@@ -172,12 +188,7 @@ static enum MHD_Result h_invite_accept(vg_web *w, vg_req *r, json_t *b, struct M
     if (parse_member_keys(b, &k)) return bad(c, "bad_keys");
     int rc = vg_auth_invite_accept(w->auth, jstr(b, "token"), &k, vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
     sodium_memzero(&k, sizeof k);
-    if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "bad_token");
-    if (rc == VG_EINVAL) return bad(c, "bad_input");
-    if (rc) return server_error(c);
-    enum MHD_Result res = session_reply(c, MHD_HTTP_CREATED, sid, me_json(w, &r->ctx));
-    sodium_memzero(sid, sizeof sid);
-    return res;
+    return session_result(w, r, c, rc, MHD_HTTP_FORBIDDEN, "bad_token", MHD_HTTP_CREATED, sid);
 }
 
 /* ---- login ------------------------------------------------------------------------ */
@@ -205,12 +216,7 @@ static enum MHD_Result h_login(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
                            sid, sizeof sid, &r->ctx, &retry);
     sodium_memzero(key, sizeof key);
     if (rc == VG_EAGAIN) return vg_reply_retry(c, retry);
-    if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_UNAUTHORIZED, "bad_credentials");
-    if (rc == VG_EINVAL) return bad(c, "bad_input");
-    if (rc) return server_error(c);
-    enum MHD_Result res = session_reply(c, MHD_HTTP_OK, sid, me_json(w, &r->ctx));
-    sodium_memzero(sid, sizeof sid);
-    return res;
+    return session_result(w, r, c, rc, MHD_HTTP_UNAUTHORIZED, "bad_credentials", MHD_HTTP_OK, sid);
 }
 
 static enum MHD_Result h_logout(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
