@@ -84,8 +84,13 @@ def video_stream(info):
 
 
 def decode_errors(path, timeout=120):
-    """Decode every stream fully; return ffmpeg's error lines (empty list = clean)."""
-    r = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"],
+    """Decode every frame of every stream; return the decoders' error lines (empty = clean).
+
+    ffprobe decodes without a muxer. `ffmpeg -f null` would re-time frames to a guessed
+    constant rate, and an export spanning a gap (variable frame rate) then yields "non
+    monotonically increasing dts" lines that are not decoding errors."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "frame=pict_type",
+                        "-of", "csv", path],
                        capture_output=True, timeout=timeout, text=True)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     if r.returncode != 0:
