@@ -8,43 +8,15 @@
 // sealed: this is the cross-check of the envelope format between C and JS.
 // Run: node tests/web/browser_live.test.mjs   (VIGIL_BIN, CHROMIUM, EXPORT_PATH)
 import { chromium } from 'playwright-core';
+import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const VIGIL = process.env.VIGIL_BIN || path.join(ROOT, 'build/asan/vigil');
-const ART = path.join(ROOT, 'tests/artifacts');
 const EXPORT_PATH = process.env.EXPORT_PATH || path.join(ART, 'live-export.mp4');
-mkdirSync(ART, { recursive: true });
 
 // ---- helpers shared in spirit with browser.test.mjs ----
-function b32decode(s) {
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, v = 0; const out = [];
-  for (const c of s.replace(/[^A-Z2-7]/g, '')) { v = (v << 5) | A.indexOf(c); bits += 5; if (bits >= 8) { out.push((v >>> (bits - 8)) & 255); bits -= 8; } }
-  return Buffer.from(out);
-}
-function totp(secret, step) {
-  const msg = Buffer.alloc(8); msg.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac('sha1', secret).update(msg).digest();
-  const off = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-let lastStep = 0;
-function nextCode(secret) {   // a step the server has not seen yet (replays are refused)
-  const now = Math.floor(Date.now() / 30000);
-  const step = Math.max(now, lastStep + 1);
-  if (step > now + 1) throw new Error('no fresh TOTP step; wait');
-  lastStep = step;
-  return totp(secret, step);
-}
-const freePort = () => new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
-const check = (cond, msg) => { if (!cond) throw new Error('FAILED: ' + msg); console.log('ok  ', msg); };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const frames = (page, sel) => page.$eval(sel, (v) => v.getVideoPlaybackQuality().totalVideoFrames);
 

@@ -9,18 +9,8 @@ import time
 import pytest
 from nacl.public import SealedBox
 
-from test_live import ENV_HDR, F_INIT, RunServer, entropy, keyed_org, open_envelope, unb64
+from test_live import ENV_HDR, F_INIT, entropy, keyed_org, open_envelope, srv, unb64  # noqa: F401
 from vigil_web import Member
-
-
-@pytest.fixture(scope="module")
-def srv():
-    s = RunServer()
-    yield s
-    assert s.stop() == 0, s.stderr()
-    assert "ERROR: AddressSanitizer" not in s.stderr()
-    assert "runtime error" not in s.stderr()
-    s.cleanup()
 
 
 @pytest.fixture(scope="module")
