@@ -40,6 +40,8 @@ const char *vg_role_name(enum vg_role r)
     case VG_ROLE_OWNER: return "owner";
     case VG_ROLE_ADMIN: return "admin";
     case VG_ROLE_VIEWER: return "viewer";
+    case VG_ROLE_SUPPORT: return "support";
+    case VG_ROLE_OPERATOR: return "operator";
     default: return "none";
     }
 }
@@ -50,7 +52,15 @@ enum vg_role vg_role_parse(const char *s)
     if (strcmp(s, "owner") == 0) return VG_ROLE_OWNER;
     if (strcmp(s, "admin") == 0) return VG_ROLE_ADMIN;
     if (strcmp(s, "viewer") == 0) return VG_ROLE_VIEWER;
+    if (strcmp(s, "support") == 0) return VG_ROLE_SUPPORT;
+    if (strcmp(s, "operator") == 0) return VG_ROLE_OPERATOR;
     return VG_ROLE_NONE;
+}
+
+int vg_role_allows(enum vg_role have, enum vg_role need)
+{
+    if (need >= VG_ROLE_SUPPORT) return have == need;
+    return have >= need && have <= VG_ROLE_OWNER && have != VG_ROLE_NONE;
 }
 
 /* ---- validation and encoding ------------------------------------------ */
@@ -490,7 +500,7 @@ int vg_auth_invite(vg_auth *a, const vg_ctx *by, const char *email, enum vg_role
 {
     char em[VG_EMAIL_MAX + 1];
     uint8_t raw[VG_TOKEN_LEN], h[32];
-    if (by->role < VG_ROLE_ADMIN || (role != VG_ROLE_ADMIN && role != VG_ROLE_VIEWER)) return VG_EINVAL;
+    if (!vg_role_allows(by->role, VG_ROLE_ADMIN) || (role != VG_ROLE_ADMIN && role != VG_ROLE_VIEWER)) return VG_EINVAL;
     if (!email || strlen(email) > VG_EMAIL_MAX || toksz < VG_TOKEN_B64_MAX) return VG_EINVAL;
     snprintf(em, sizeof em, "%s", email);
     if (vg_email_normalize(em)) return VG_EINVAL;

@@ -36,10 +36,21 @@
 
 typedef struct vg_auth vg_auth;
 
-enum vg_role { VG_ROLE_NONE = 0, VG_ROLE_VIEWER = 1, VG_ROLE_ADMIN = 2, VG_ROLE_OWNER = 3 };
+/* Tenant roles are ordered (viewer < admin < owner). The platform roles live
+ * only in the platform organization (organizations.kind = 'platform') and are
+ * outside that order: no tenant route ever admits them (vg_role_allows). */
+enum vg_role {
+    VG_ROLE_NONE = 0, VG_ROLE_VIEWER = 1, VG_ROLE_ADMIN = 2, VG_ROLE_OWNER = 3,
+    VG_ROLE_SUPPORT = 16,    /* a vendor's support account: sees only what a grant gives */
+    VG_ROLE_OPERATOR = 17    /* manages organizations; never footage, never a member's session */
+};
 const char *vg_role_name(enum vg_role r);
-/* Returns VG_ROLE_NONE for anything but "owner", "admin", "viewer". */
+/* Returns VG_ROLE_NONE for anything but the names vg_role_name gives. */
 enum vg_role vg_role_parse(const char *s);
+/* Whether a caller with role `have` may use a route that needs `need`: a
+ * tenant role at least `need` for tenant routes; exactly `need` for the
+ * platform roles. */
+int vg_role_allows(enum vg_role have, enum vg_role need);
 
 /* Who is asking: built by the session check, carried through a request. The
  * scope is the only handle API code has on tenant tables (db.h). */

@@ -32,22 +32,58 @@ static int create_private(const char *path)
     return 0;
 }
 
-/* Brings a version-1 database to version 2 (schema.c), atomically. */
-static int migrate(sqlite3 *h, char **err)
+/* Each step takes the database from version `to - 1` to `to`, atomically.
+ * fk_off: the step rebuilds a table that others reference; foreign keys are
+ * switched off around it (they cannot change inside a transaction) and
+ * checked before it commits. */
+static const struct migration {
+    int to;
+    int fk_off;
+    const char *sql;
+} migrations[] = {
+    { 2, 0, vg_db_schema_v2_sql },
+    { 3, 1, vg_db_schema_v3_sql },
+};
+
+static int schema_version(sqlite3 *h)
 {
     sqlite3_stmt *st = NULL;
     int v = 0;
     if (sqlite3_prepare_v2(h, "SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'schema_version'", -1, &st,
                            NULL) != SQLITE_OK)
-        return SQLITE_ERROR;
+        return -1;
     if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (v >= 2) return SQLITE_OK;
-    int rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, err);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(h, vg_db_schema_v2_sql, NULL, NULL, err);
-    if (rc == SQLITE_OK) return sqlite3_exec(h, "COMMIT", NULL, NULL, err);
-    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    return v;
+}
+
+static int fk_violations(sqlite3 *h)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(h, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) return 1;
+    int bad = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return bad;
+}
+
+static int migrate(sqlite3 *h, char **err)
+{
+    int v = schema_version(h);
+    if (v < 0) return SQLITE_ERROR;
+    for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
+        const struct migration *m = &migrations[i];
+        if (v >= m->to) continue;
+        if (m->fk_off) sqlite3_exec(h, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL);
+        int rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, err);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(h, m->sql, NULL, NULL, err);
+        if (rc == SQLITE_OK && m->fk_off && fk_violations(h)) rc = SQLITE_CONSTRAINT;
+        if (rc == SQLITE_OK) rc = sqlite3_exec(h, "COMMIT", NULL, NULL, err);
+        if (rc != SQLITE_OK) sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+        if (m->fk_off) sqlite3_exec(h, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) return rc;
+        v = m->to;
+    }
+    return SQLITE_OK;
 }
 
 int vg_db_open(const char *path, vg_db **out)

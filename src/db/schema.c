@@ -71,3 +71,22 @@ const char vg_db_schema_v2_sql[] =
     "  member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,\n"
     "  sealed_sk BLOB NOT NULL, PRIMARY KEY(camera_id, member_id));\n"
     "UPDATE meta SET v = '2' WHERE k = 'schema_version';\n";
+
+/* Version 3 (tenancy and the platform: docs/design/tenancy.md). The members
+ * table is rebuilt (SQLite cannot widen a CHECK) to admit the platform roles,
+ * which live only in the organization of kind 'platform'. Runs with foreign
+ * keys off (db.c), so dropping the old table cascades nothing. */
+const char vg_db_schema_v3_sql[] =
+    "ALTER TABLE organizations ADD COLUMN kind TEXT NOT NULL DEFAULT 'tenant'\n"
+    "  CHECK(kind IN('tenant','platform'));\n"
+    "CREATE TABLE members_v3(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  email TEXT NOT NULL UNIQUE,\n"
+    "  role TEXT NOT NULL CHECK(role IN('owner','admin','viewer','support','operator')),\n"
+    "  salt BLOB NOT NULL, auth_hash BLOB NOT NULL, public_key BLOB NOT NULL,\n"
+    "  wrapped_sk BLOB NOT NULL, totp_secret BLOB, totp_last_step INTEGER NOT NULL DEFAULT 0,\n"
+    "  invited_by INTEGER, created INTEGER NOT NULL);\n"
+    "INSERT INTO members_v3 SELECT * FROM members;\n"
+    "DROP TABLE members;\n"
+    "ALTER TABLE members_v3 RENAME TO members;\n"
+    "UPDATE meta SET v = '3' WHERE k = 'schema_version';\n";

@@ -4,8 +4,8 @@
 #define VG_DB_SCHEMA_H
 
 extern const char vg_db_schema_sql[];
-#define VG_DB_SCHEMA_VERSION 1
 
 extern const char vg_db_schema_v2_sql[];
+extern const char vg_db_schema_v3_sql[];
 
 #endif

@@ -394,7 +394,7 @@ static enum MHD_Result h_cameras(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
     int rc;
     /* Viewers see only the cameras they were given; credentials are never selected. */
     vg_cam_ensure_builtin(w, &r->ctx.scope);
-    if (r->ctx.role >= VG_ROLE_ADMIN)
+    if (vg_role_allows(r->ctx.role, VG_ROLE_ADMIN))
         rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT c.id, c.name, c.site_id, c.url, c.rtsp_password IS NOT NULL, "
                            "c.builtin, c.footage_pk, EXISTS(SELECT 1 FROM camera_keys k WHERE k.camera_id = c.id "
                            "AND k.member_id = ?2) FROM cameras c WHERE c.org_id = ?1 ORDER BY c.name", "i",

@@ -89,20 +89,29 @@ static int match_id(const char *url, const char *prefix, const char *suffix, int
     return 1;
 }
 
+/* Every route of the API, one table per concern (web_int.h). A route is
+ * found here or nowhere: the pipeline's session and role checks run for
+ * every table alike. */
+static const vg_web_route *(*const route_tables[])(size_t *n) = {
+    vg_api_routes,
+};
+
 /* 0 found, 404 no such path, 405 path exists for another method. */
 static unsigned find_route(const char *method, const char *url, const vg_web_route **out, int64_t *id)
 {
-    size_t n;
-    const vg_web_route *rt = vg_api_routes(&n);
     unsigned status = MHD_HTTP_NOT_FOUND;
-    for (size_t i = 0; i < n; i++) {
-        int64_t v = 0;
-        int hit = rt[i].has_id ? match_id(url, rt[i].path, rt[i].suffix, &v) : strcmp(url, rt[i].path) == 0;
-        if (!hit) continue;
-        if (strcmp(method, rt[i].method) != 0) { status = MHD_HTTP_METHOD_NOT_ALLOWED; continue; }
-        *out = &rt[i];
-        *id = v;
-        return 0;
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        size_t n;
+        const vg_web_route *rt = route_tables[t](&n);
+        for (size_t i = 0; i < n; i++) {
+            int64_t v = 0;
+            int hit = rt[i].has_id ? match_id(url, rt[i].path, rt[i].suffix, &v) : strcmp(url, rt[i].path) == 0;
+            if (!hit) continue;
+            if (strcmp(method, rt[i].method) != 0) { status = MHD_HTTP_METHOD_NOT_ALLOWED; continue; }
+            *out = &rt[i];
+            *id = v;
+            return 0;
+        }
     }
     return status;
 }
@@ -174,7 +183,7 @@ static enum MHD_Result pipeline_request(vg_web *w, vg_req *r, struct MHD_Connect
     }
     unsigned st = find_route(method, url, &r->route, &r->id);
     if (st) return vg_reply_error(c, st, st == MHD_HTTP_NOT_FOUND ? "not_found" : "method");
-    if (r->route->access == VG_SESSION && (!r->has_ctx || r->ctx.role < r->route->min_role))
+    if (r->route->access == VG_SESSION && (!r->has_ctx || !vg_role_allows(r->ctx.role, r->route->min_role)))
         return vg_reply_error(c, r->has_ctx ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED, "forbidden");
     return run_handler(w, r, c);
 }
