@@ -27,6 +27,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/resolve.h"
 #include "rtsp/depack.h"
 #include "rtsp/rtsp_int.h"
 #include "rtsp/sdp.h"
@@ -102,6 +103,7 @@ struct vg_rtsp {
     uint64_t last_media;
     struct sockaddr_storage peer;
     socklen_t peerlen;
+    vg_resolve *dns;                 /* the connect's name lookup, while it runs */
     uint32_t our_ssrc;
     int depth, freed, dead;
     uint8_t *udpbuf;                 /* UDP receive scratch, 64 KiB */
@@ -145,6 +147,8 @@ static void close_udp(vg_rtsp *s)
 
 static void close_conn(vg_rtsp *s)
 {
+    vg_resolve_cancel(s->dns);
+    s->dns = NULL;
     if (s->fd >= 0) {
         vg_io_stop(s->loop, &s->io);
         close(s->fd);
@@ -268,58 +272,48 @@ static void send_teardown(vg_rtsp *s)
 
 /* ---- connecting ---------------------------------------------------------- */
 
-/* Cameras are addressed by IP, so numeric resolution needs no DNS. A name
- * falls back to a synchronous getaddrinfo, which can block this loop for a
- * DNS timeout: documented in docs/design/rtsp.md (Caveats). */
-static int resolve(vg_rtsp *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char port[8];
-    snprintf(port, sizeof port, "%u", s->url.port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(s->url.host, port, &hints, &res);
-    if (rc == EAI_NONAME) {
-        hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-        rc = getaddrinfo(s->url.host, port, &hints, &res);
-    }
-    if (rc || !res || res->ai_addrlen > sizeof *ss) {
-        if (res)
-            freeaddrinfo(res);
-        return VG_ENOTFOUND;
-    }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
 static void on_ctl_io(vg_loop *loop, vg_io *io, uint32_t events);
 
-static void do_connect(vg_rtsp *s)
+/* Second half of connecting, once the host's address is known. */
+static void on_resolved(void *arg, int rc, const struct sockaddr_storage *ss, socklen_t len)
 {
-    if (resolve(s, &s->peer, &s->peerlen)) {
+    vg_rtsp *s = arg;
+    s->dns = NULL;   /* the lookup ended; its handle is gone */
+    enter(s);
+    if (rc) {
         fail(s, VG_ENOTFOUND, "connect: cannot resolve host %s", s->url.host);
-        return;
+        goto out;
     }
+    memcpy(&s->peer, ss, len);
+    s->peerlen = len;
     s->fd = socket(s->peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s->fd < 0) {
         fail(s, VG_EIO, "connect: socket: %s", strerror(errno));
-        return;
+        goto out;
     }
     int one = 1;
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(s->fd, (struct sockaddr *)&s->peer, s->peerlen) < 0 && errno != EINPROGRESS) {
         fail(s, VG_EIO, "connect: %s", strerror(errno));
-        return;
+        goto out;
     }
     vg_io_init(&s->io, s->fd, on_ctl_io, s);
-    if (vg_io_start(s->loop, &s->io, EPOLLOUT)) {
+    if (vg_io_start(s->loop, &s->io, EPOLLOUT))
         fail(s, VG_EIO, "connect: epoll: %s", strerror(errno));
-        return;
-    }
+out:
+    leave(s);
+}
+
+/* The connect timer covers the name lookup too: a DNS server that never
+ * answers ends the attempt like a camera that never answers, and the lookup
+ * runs off this thread (core/resolve.h), so it stalls no other camera. */
+static void do_connect(vg_rtsp *s)
+{
     s->st = ST_CONNECTING;
     vg_timer_start(s->loop, &s->req_timer, s->connect_ms);
     vg_debug("rtsp", "%s: connecting to %s", s->name, s->url.req);
+    if (vg_resolve_start(s->loop, s->url.host, s->url.port, on_resolved, s, &s->dns))
+        fail(s, VG_ENOMEM, "connect: cannot start name lookup for %s", s->url.host);
 }
 
 static void kick_cb(vg_loop *loop, vg_timer *t)

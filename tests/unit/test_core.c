@@ -5,9 +5,12 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/resolve.h"
 #include "vg_test.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 static void t_buf_max(void)
@@ -132,6 +135,88 @@ static void t_redact(void)
     CHECK(strcmp(out, "rtsp://cam/a@b") == 0);
 }
 
+/* Name lookups answer on the loop thread; numeric hosts need no thread; a
+ * cancelled lookup never calls back (its thread may still be running). */
+typedef struct lk {
+    vg_loop *loop;
+    int calls, rc, family, ticks, pending;
+    uint16_t port;
+} lk;
+
+static void lk_cb(void *arg, int rc, const struct sockaddr_storage *ss, socklen_t len)
+{
+    lk *l = arg;
+    l->calls++;
+    l->rc = rc;
+    if (!rc) {
+        CHECK(len > 0);
+        l->family = ss->ss_family;
+        l->port = ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port)
+                                           : ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+    }
+    if (--l->pending == 0) vg_loop_stop(l->loop);
+}
+
+static void lk_never(void *arg, int rc, const struct sockaddr_storage *ss, socklen_t len)
+{
+    (void)rc; (void)ss; (void)len;
+    ((lk *)arg)->calls += 100;
+}
+
+static void lk_tick(vg_loop *loop, vg_timer *t)
+{
+    ((lk *)t->data)->ticks++;
+    vg_timer_start(loop, t, 5);
+}
+
+static void t_resolve(void)
+{
+    vg_loop *loop;
+    CHECK_EQ(vg_loop_new(&loop), 0);
+    lk num = {.loop = loop, .pending = 1}, name = {.loop = loop, .pending = 1}, bad = {.loop = loop, .pending = 1};
+    lk gone = {.loop = loop};
+    vg_resolve *r1, *r2, *r3, *r4;
+    CHECK_EQ(vg_resolve_start(loop, "127.0.0.1", 554, lk_cb, &num, &r1), 0);
+    CHECK_EQ(num.calls, 0);   /* never from inside start */
+    vg_loop_run(loop);
+    vg_loop_free(loop);   /* a stopped loop stays stopped: a fresh one per phase */
+    CHECK_EQ(vg_loop_new(&loop), 0);
+    name.loop = gone.loop = bad.loop = loop;
+    CHECK_EQ(num.calls, 1);
+    CHECK_EQ(num.rc, 0);
+    CHECK_EQ(num.family, AF_INET);
+    CHECK_EQ(num.port, 554);
+
+    CHECK_EQ(vg_resolve_start(loop, "localhost", 8554, lk_cb, &name, &r2), 0);
+    CHECK_EQ(vg_resolve_start(loop, "localhost", 1, lk_never, &gone, &r4), 0);
+    vg_resolve_cancel(r4);
+    vg_timer tick;
+    vg_timer_init(&tick, lk_tick, &name);
+    vg_timer_start(loop, &tick, 5);
+    vg_loop_run(loop);
+    vg_timer_stop(loop, &tick);
+    CHECK_EQ(name.calls, 1);
+    CHECK_EQ(name.rc, 0);
+    CHECK(name.family == AF_INET || name.family == AF_INET6);
+    CHECK_EQ(name.port, 8554);
+    vg_loop_free(loop);
+    CHECK_EQ(vg_loop_new(&loop), 0);
+    bad.loop = loop;
+
+    /* Not an address and not a name a resolver can answer. */
+    CHECK_EQ(vg_resolve_start(loop, "no such host.invalid", 1, lk_cb, &bad, &r3), 0);
+    vg_loop_run(loop);
+    CHECK_EQ(bad.calls, 1);
+    CHECK_EQ(bad.rc, VG_ENOTFOUND);
+    char huge[300];
+    memset(huge, 'a', sizeof huge - 1);
+    huge[sizeof huge - 1] = 0;
+    CHECK_EQ(vg_resolve_start(loop, huge, 1, lk_cb, &bad, &r3), VG_EINVAL);
+    usleep(200 * 1000);   /* let the cancelled lookup's thread finish: it must not call back */
+    CHECK_EQ(gone.calls, 0);
+    vg_loop_free(loop);
+}
+
 int main(void)
 {
     RUN(t_buf_max);
@@ -140,5 +225,6 @@ int main(void)
     RUN(t_io_stop_in_batch);
     RUN(t_time_parse);
     RUN(t_redact);
+    RUN(t_resolve);
     return vg_test_done();
 }
