@@ -559,10 +559,69 @@ static void set_source(vg_rtsp *s, struct rtsp_track *t, const vg__rtsp_transpor
         ((struct sockaddr_in6 *)&t->src)->sin6_addr = a6;
 }
 
+static const char *codec_label(enum vg_codec c)
+{
+    return c == VG_CODEC_AAC ? "AAC" : c == VG_CODEC_H265 ? "H.265" : c == VG_CODEC_H264 ? "H.264" : "?";
+}
+
+static int have_video(const vg_rtsp *s)
+{
+    for (unsigned i = 0; i < s->ntrk; i++)
+        if (s->tracks[i].codec == VG_CODEC_H264 || s->tracks[i].codec == VG_CODEC_H265)
+            return 1;
+    return 0;
+}
+
+/* A camera may refuse one track (an audio channel switched off answers 461
+ * or 404 on many models) and still serve the others: drop that track and
+ * record the rest, as long as video remains. Auth and session errors still
+ * end the session. Returns 1 if the track was dropped. */
+static int drop_refused_track(vg_rtsp *s, const vg__rtsp_msg *m)
+{
+    int st = m->status;
+    if (st < 400 || st == 401 || st == 403 || st == 454)
+        return 0;
+    unsigned k = s->setup_idx;
+    vg_track gone = s->tracks[k];
+    struct rtsp_track *t = &s->trk[k];
+    for (int j = 0; j < 2; j++)
+        if (t->fd[j] >= 0) {
+            close(t->fd[j]);
+            t->fd[j] = -1;
+        }
+    for (unsigned i = k; i + 1 < s->ntrk; i++) {
+        s->trk[i] = s->trk[i + 1];
+        s->trk[i].idx = i;
+        s->tracks[i] = s->tracks[i + 1];
+        s->media_of[i] = s->media_of[i + 1];
+    }
+    s->ntrk--;
+    memset(&s->trk[s->ntrk], 0, sizeof s->trk[s->ntrk]);
+    s->trk[s->ntrk].s = s;
+    s->trk[s->ntrk].fd[0] = s->trk[s->ntrk].fd[1] = -1;
+    if (!have_video(s))
+        return 0;
+    int rl = m->reason.n > 80 ? 80 : (int)m->reason.n;
+    vg_info("rtsp", "%s: camera refused the %s track (%d %.*s); recording without it", s->name,
+            codec_label(gone.codec), st, rl, m->reason.p);
+    return 1;
+}
+
 static void on_setup(vg_rtsp *s, const vg__rtsp_msg *m)
 {
     if (m->status / 100 != 2) {
-        status_fail(s, m);
+        if (!drop_refused_track(s, m)) {
+            status_fail(s, m);
+            return;
+        }
+        if (s->setup_idx < s->ntrk)
+            send_setup(s);
+        else if (!s->session[0])
+            fail(s, VG_EPROTO, "SETUP: no track was accepted");
+        else {
+            s->st = ST_PLAY;
+            send_request(s, "PLAY", s->play_url, "Range: npt=0.000-\r\n");
+        }
         return;
     }
     struct rtsp_track *t = &s->trk[s->setup_idx];

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 enum mode { M_OK, M_GARBAGE, M_SILENT, M_AUTHFAIL, M_404, M_REDIRECT, M_NOMEDIA, M_CLOSE,
-            M_BADSDP, M_NOAUTH_SDP };
+            M_BADSDP, M_NOAUTH_SDP, M_AUDIO_REFUSED, M_ALL_REFUSED };
 
 typedef struct srv {
     vg_loop *loop;
@@ -59,6 +59,16 @@ static const char sdp_body[] =
     "a=fmtp:96 packetization-mode=1;sprop-parameter-sets=Z2QAHqzZQKAv+XARAAADAAEAAAMAPA8WLZY=,"
     "aOvjyyLA\r\na=control:stream=0\r\n"
     "m=application 0 RTP/AVP 107\r\na=rtpmap:107 vnd.onvif.metadata/90000\r\na=control:stream=1\r\n";
+
+/* Audio listed first, as some cameras do; the server refuses its SETUP. */
+static const char sdp_audio_first[] =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=test\r\nt=0 0\r\na=control:*\r\n"
+    "m=audio 0 RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/16000/1\r\n"
+    "a=fmtp:97 streamtype=5;profile-level-id=15;mode=AAC-hbr;config=1408;sizelength=13;indexlength=3;"
+    "indexdeltalength=3\r\na=control:audio\r\n"
+    "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+    "a=fmtp:96 packetization-mode=1;sprop-parameter-sets=Z2QAHqzZQKAv+XARAAADAAEAAAMAPA8WLZY=,"
+    "aOvjyyLA\r\na=control:stream=0\r\n";
 
 static void srv_send(srv *v, const char *s, size_t n)
 {
@@ -197,7 +207,8 @@ static void on_describe(srv *v, int cseq, int authed)
     }
     snprintf(hdr, sizeof hdr, "Content-Type: application/sdp\r\nContent-Base: rtsp://127.0.0.1:%u/live/\r\n",
              v->port);
-    srv_reply(v, cseq, "200 OK", hdr, sdp_body);
+    srv_reply(v, cseq, "200 OK", hdr,
+              v->mode == M_AUDIO_REFUSED || v->mode == M_ALL_REFUSED ? sdp_audio_first : sdp_body);
 }
 
 static void handle(srv *v, const char *req)
@@ -213,6 +224,12 @@ static void handle(srv *v, const char *req)
     else if (!strncmp(req, "DESCRIBE ", 9)) {
         v->n_describe++;
         on_describe(v, cseq, authed);
+    } else if (!strncmp(req, "SETUP ", 6) && strstr(req, "/live/audio RTSP/1.0")) {
+        v->n_setup++;
+        srv_reply(v, cseq, "461 Unsupported Transport", "", NULL);
+    } else if (!strncmp(req, "SETUP ", 6) && v->mode == M_ALL_REFUSED) {
+        v->n_setup++;
+        srv_reply(v, cseq, "461 Unsupported Transport", "", NULL);
     } else if (!strncmp(req, "SETUP ", 6)) {
         v->n_setup++;
         CHECK(strstr(req, "SETUP rtsp://127.0.0.1:") && strstr(req, "/live/stream=0 RTSP/1.0"));
@@ -583,6 +600,27 @@ static void t_api_errors(void)
     vg_loop_free(loop);
 }
 
+/* A refused audio SETUP drops the audio track and plays the video; a
+ * refused video SETUP (nothing left worth recording) ends the session. */
+static void t_refused_track(void)
+{
+    res r;
+    srv v;
+    memset(&r, 0, sizeof r);
+    run(M_AUDIO_REFUSED, 0, "admin:secret@", 0, &r, &v, NULL);
+    CHECK_EQ(r.playing, 1);
+    CHECK_EQ(r.ntracks, 1);
+    CHECK_EQ(r.t0.codec, VG_CODEC_H264);
+    CHECK(r.frames >= 5);
+    CHECK_EQ(v.n_setup, 2);
+    CHECK_EQ(v.n_play, 1);
+    memset(&r, 0, sizeof r);
+    run(M_ALL_REFUSED, 0, "admin:secret@", 0, &r, &v, NULL);
+    CHECK_EQ(r.playing, 0);
+    CHECK_EQ(r.rc, VG_EUNSUPPORTED);
+    CHECK(strstr(r.why, "SETUP: 461") != NULL);
+}
+
 int main(void)
 {
     RUN(t_api_errors);
@@ -591,5 +629,6 @@ int main(void)
     RUN(t_keepalive_fallback);
     RUN(t_play_udp);
     RUN(t_failures);
+    RUN(t_refused_track);
     return vg_test_done();
 }
