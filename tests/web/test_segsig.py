@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Segment signatures: the C recorder writes and signs a segment
+(tests/unit/test_segvec.c, which also checks the C side), and the browser's
+verifier (ui/segsig.js, tests/web/segsig.test.mjs) checks the same bytes and
+flags every tampering of them. Also GET /api/recorder: the key and fingerprint
+the browser pins."""
+import hashlib
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from test_live import RunServer, keyed_org, unb64
+from vigil_web import ROOT, fingerprint
+
+NODE = shutil.which("node")
+VEC_BIN = os.path.join(ROOT, "build", "asan", "tests", "test_segvec")
+
+
+@pytest.mark.skipif(not NODE, reason="needs node")
+def test_browser_verifies_c_segment_vector(tmp_path):
+    if not os.path.exists(VEC_BIN):
+        subprocess.run(["make", "-s", "build/asan/tests/test_segvec"], cwd=ROOT, check=True, timeout=600)
+    out = str(tmp_path / "segvec.json")
+    r = subprocess.run([VEC_BIN], cwd=os.path.join(ROOT, "tests", "unit"), env=dict(os.environ, VG_SEGVEC_OUT=out),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and os.path.exists(out), r.stdout + r.stderr
+    r = subprocess.run([NODE, "--test", os.path.join(ROOT, "tests", "web", "segsig.test.mjs")], cwd=ROOT,
+                       env=dict(os.environ, VG_SEGVEC=out), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert "# fail 0" in r.stdout and "# pass 13" in r.stdout, r.stdout[-2000:]
+
+
+def test_recorder_key_route():
+    srv = RunServer()
+    try:
+        c, owner, me, cam, cam_sk = keyed_org(srv)
+        assert srv.client().call("GET", "/api/recorder")[0] == 401
+        st, js = c.call("GET", "/api/recorder")
+        assert st == 200, js
+        pk = unb64(js["recorder_pk"])
+        assert len(pk) == 32 and js["fingerprint"] == fingerprint(pk)
+        # The key the store pinned is the one in the key file's public half.
+        line = open(os.path.join(srv.dir, "data", "recorder.key")).read().split()
+        assert unb64(line[2].replace("+", "-").replace("/", "_").rstrip("=")) == pk
+        assert hashlib.blake2b(pk, digest_size=16).hexdigest() == js["fingerprint"].replace(" ", "")
+    finally:
+        srv.stop()
+        srv.cleanup()
