@@ -48,3 +48,22 @@ def test_recorder_key_route():
     finally:
         srv.stop()
         srv.cleanup()
+
+
+PW = os.path.join(ROOT, "node_modules", "playwright-core")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not os.path.isdir(PW) or not os.path.exists(CHROMIUM) or not NODE,
+                    reason="needs npm ci (playwright-core), node and chromium")
+def test_browser_flags_tampered_segments():
+    """tests/web/browser_segsig.test.mjs: verified playback and export; on-disk tampering
+    (flipped byte, swapped envelopes, forged signature) flagged and export refused; a
+    changed recorder key warned about and not trusted until the member says so."""
+    from vigil_web import VIGIL
+    env = dict(os.environ, VIGIL_BIN=VIGIL, CHROMIUM=CHROMIUM)
+    r = subprocess.run([NODE, os.path.join(ROOT, "tests", "web", "browser_segsig.test.mjs")], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=400)
+    print(r.stdout)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-6000:]
+    assert r.stdout.count("ok  ") >= 14, r.stdout
