@@ -171,6 +171,7 @@ try {
   check((await page.locator('#ex-refused').count()) === 1 && /NOT VERIFIED/.test(wk), `export refused under a wrong recorder key ("${wk}")`);
   await page.screenshot({ path: path.join(ART, '22-segsig-key-changed.png'), fullPage: true });
   await page.click('#rec-trust');
+  await page.locator('#rec-key-warn').waitFor({ state: 'hidden', timeout: 10000 });
   await page.locator('#timeline .run').first().waitFor({ timeout: 20000 });
   check(await page.locator('#rec-key-warn').isHidden(), 'trusting the new key clears the warning');
   check(await page.evaluate((k) => localStorage.getItem(k), pinKey) === real, 'the trusted key is the recorder\u2019s');
