@@ -83,12 +83,14 @@ def check_entropy(data, what, min_bytes=1 << 20):
 _WINDOWS = {}
 
 
-def keyframe_windows(codec="h264", width=WINDOW):
-    """Every `width`-byte window of the clip's keyframe (IDR) slice NALs."""
-    if (codec, width) in _WINDOWS:
-        return _WINDOWS[(codec, width)]
+def keyframe_windows(codec="h264", width=WINDOW, clip=None):
+    """Every `width`-byte window of the clip's keyframe (IDR) slice NALs (the test
+    camera's clip, or the given file, e.g. the demo camera's assets/demo.mp4)."""
+    clip = clip or clips.clip_path(codec)
+    if (clip, width) in _WINDOWS:
+        return _WINDOWS[(clip, width)]
     bsf = "h264_mp4toannexb" if codec == "h264" else "hevc_mp4toannexb"
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", clips.clip_path(codec), "-c", "copy",
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", clip, "-c", "copy",
                           "-bsf:v", bsf, "-f", codec, "-"], capture_output=True, check=True,
                          timeout=60).stdout
     import camera as camtool  # the same NAL splitter the camera uses
@@ -100,7 +102,7 @@ def keyframe_windows(codec="h264", width=WINDOW):
         if idr:
             wins.update(nal[i:i + width] for i in range(0, len(nal) - width + 1))
     assert len(wins) > 10000
-    _WINDOWS[(codec, width)] = wins
+    _WINDOWS[(clip, width)] = wins
     return wins
 
 

@@ -74,6 +74,13 @@ try {
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  // Every media body the server sends this browser (segment reads), for the
+  // no-readable-media checks of test_segsig.py (nomedia.py).
+  const media = [];
+  page.on('response', async (r) => {
+    if (!/\/api\/segments\/\d+\/data$/.test(new URL(r.url()).pathname)) return;
+    try { media.push({ url: r.url(), status: r.status(), range: r.request().headers().range || '', body: await r.body() }); } catch { /* page left */ }
+  });
 
   // Setup, and the demo camera's footage key made in this browser.
   await page.goto(link);
@@ -179,6 +186,12 @@ try {
   await page.locator('#pb-verify.ok', { hasText: 'Signature verified' }).waitFor({ timeout: 20000 });
   check(true, 'after trusting, segments verify again');
 
+  if (process.env.MEDIA_CAPTURE) {
+    const ok = media.filter((m) => m.status === 200 || m.status === 206);
+    writeFileSync(process.env.MEDIA_CAPTURE, Buffer.concat(ok.map((m) => m.body)));
+    writeFileSync(process.env.MEDIA_CAPTURE + '.json', JSON.stringify(ok.map((m) => ({ url: m.url, range: m.range, length: m.body.length }))));
+    check(ok.length > 10, `captured ${ok.length} segment reads (${ok.reduce((a, m) => a + m.body.length, 0)} bytes) for the wire checks`);
+  }
   const bad = consoleErrors.filter((e) => !/401|403|404|Failed to load resource/.test(e));
   check(bad.length === 0, 'no console errors: ' + bad.join(' | '));
 } catch (e) {

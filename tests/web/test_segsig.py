@@ -5,9 +5,11 @@ verifier (ui/segsig.js, tests/web/segsig.test.mjs) checks the same bytes and
 flags every tampering of them. Also GET /api/recorder: the key and fingerprint
 the browser pins."""
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -56,14 +58,32 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 @pytest.mark.skipif(not os.path.isdir(PW) or not os.path.exists(CHROMIUM) or not NODE,
                     reason="needs npm ci (playwright-core), node and chromium")
-def test_browser_flags_tampered_segments():
+def test_browser_flags_tampered_segments(tmp_path):
     """tests/web/browser_segsig.test.mjs: verified playback and export; on-disk tampering
     (flipped byte, swapped envelopes, forged signature) flagged and export refused; a
-    changed recorder key warned about and not trusted until the member says so."""
+    changed recorder key warned about and not trusted until the member says so. Every
+    segment body the real browser received is then put through the wire checks."""
     from vigil_web import VIGIL
-    env = dict(os.environ, VIGIL_BIN=VIGIL, CHROMIUM=CHROMIUM)
+    cap = str(tmp_path / "media.bin")
+    env = dict(os.environ, VIGIL_BIN=VIGIL, CHROMIUM=CHROMIUM, MEDIA_CAPTURE=cap)
     r = subprocess.run([NODE, os.path.join(ROOT, "tests", "web", "browser_segsig.test.mjs")], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=400)
     print(r.stdout)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-6000:]
-    assert r.stdout.count("ok  ") >= 14, r.stdout
+    assert r.stdout.count("ok  ") >= 15, r.stdout
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import nomedia
+    data = open(cap, "rb").read()
+    reads = json.load(open(cap + ".json"))
+    starts, off = [], 0
+    for m in reads:
+        body = data[off:off + m["length"]]
+        first = 216 if m["range"].startswith("bytes=0-") else 0   # the segment header comes first
+        envs, _ = nomedia.envelope_starts(body, first)
+        starts += [off] + [off + e for e in envs]
+        off += m["length"]
+    wins = nomedia.keyframe_windows(clip=os.path.join(ROOT, "assets", "demo.mp4"))
+    problems = nomedia.check_not_media(data, "browser segment reads", wins, str(tmp_path), starts,
+                                       entropy_min_bytes=256 * 1024)
+    print("browser segment reads: %d bytes in %d responses, entropy %.5f" % (len(data), len(reads), nomedia.entropy(data)))
+    assert not problems, "\n".join(problems)
