@@ -4,7 +4,6 @@ with the demo camera and the web enabled. The test plays the browser: it makes
 the camera's footage key pair, uploads it sealed to the owner, reads
 /api/live, opens the SEGMENT's content key and decrypts every CHUNK."""
 import http.client
-import math
 import os
 import re
 import struct
