@@ -2,7 +2,7 @@
 // Segment signatures in the browser (ui/segsig.js via archive.js/playback.js),
 // end to end against a real `vigil run --demo` (ASan): recorded segments verify
 // and play; a closed segment tampered ON DISK while the server runs (a flipped
-// ciphertext byte, two envelopes swapped, a forged trailer signature) is shown
+// ciphertext byte, two envelopes swapped, one removed, a forged trailer signature) is shown
 // as tampered and not played, and export refuses it; a recorder key other than
 // the one pinned in this browser raises the key-change warning and its
 // segments are not verified until the member trusts the new key.
@@ -57,6 +57,10 @@ function tamper(id, how) {
   else if (how === 'swap') {
     const a = f.subarray(e[1][0], e[1][1]), b = f.subarray(e[2][0], e[2][1]);
     Buffer.concat([Buffer.from(b), Buffer.from(a)]).copy(f, e[1][0]);
+  } else if (how === 'drop') {          // envelope 2 removed, the rest moved up, zeros keep the size
+    const rest = Buffer.from(f.subarray(e[3][0], f.length - 104));
+    rest.copy(f, e[2][0]);
+    f.fill(0, e[2][0] + rest.length, f.length - 104);
   } else if (how === 'sig') f[f.length - 1] ^= 0x80;
   writeFileSync(p, f);
   return () => writeFileSync(p, orig);
@@ -76,9 +80,11 @@ try {
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   // Every media body the server sends this browser (segment reads), for the
   // no-readable-media checks of test_segsig.py (nomedia.py).
+  // Reads while a file is tampered with here (zeros, flipped bits) are left out.
   const media = [];
+  let capturing = true;
   page.on('response', async (r) => {
-    if (!/\/api\/segments\/\d+\/data$/.test(new URL(r.url()).pathname)) return;
+    if (!capturing || !/\/api\/segments\/\d+\/data$/.test(new URL(r.url()).pathname)) return;
     try { media.push({ url: r.url(), status: r.status(), range: r.request().headers().range || '', body: await r.body() }); } catch { /* page left */ }
   });
 
@@ -143,7 +149,9 @@ try {
 
   // 2. On-disk tampering of closed segments, with the server running.
   const cases = [['flip', 'a flipped ciphertext byte', /chain does not match/], ['swap', 'two envelopes swapped', /seq 2 where 1 belongs/],
+                 ['drop', 'an envelope removed', /seq 3 where 2 belongs/],
                  ['sig', 'a forged trailer signature', /bad signature/]];
+  capturing = false;
   for (const [how, what, why] of cases) {
     const undo = tamper(segs[0].id, how);
     try {
@@ -160,6 +168,8 @@ try {
       check(refused === 1 && /TAMPERED/.test(out) && (await page.locator('#ex-link').count()) === 0, `${what}: export refused ("${out}")`);
     } finally { undo(); }
   }
+
+  capturing = true;
 
   // 3. A recorder key other than the pinned one: warning, nothing verified until trusted.
   const org = await page.evaluate(async () => (await (await fetch('/api/me')).json()).footage_org_id);
