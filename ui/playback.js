@@ -8,7 +8,9 @@ import { h, go, onLeave } from './app.js';
 import { cameraKeysFor } from './camkeys.js';
 import { orgIdOf } from './footage.js';
 import { MsePlayer } from './player.js';
-import { Segment, recordings, exportRange } from './archive.js';
+import { Segment, recordings, exportRange, recorderTrust } from './archive.js';
+import { describe, trustRecorder, VERIFIED, UNSIGNED } from './segsig.js';
+import sodium from './vendor/libsodium-wrappers.mjs';
 
 const DAY = 86400 * 90000;
 const AHEAD_S = 8;                        // keep this much decrypted ahead of the playhead
@@ -32,8 +34,8 @@ const parseTimeInput = (dayStart, s) => {
 
 // Feeds the video from the archive, following the playhead.
 class ArchivePlayer {
-  constructor(video, cam, orgId, dayStart, onMsg) {
-    Object.assign(this, { video, camId: cam.id, orgId, dayStart, onMsg });
+  constructor(video, cam, orgId, dayStart, onMsg, trust, onVerify) {
+    Object.assign(this, { video, camId: cam.id, orgId, dayStart, onMsg, trust, onVerify });
     this.segs = []; this.loaded = new Map(); this.player = null; this.gen = 0; this.cur = null; this.busy = 0;
     this.keys = cameraKeysFor(cam);
     this.onTime = () => this.fill();
@@ -46,7 +48,7 @@ class ArchivePlayer {
 
   segment(id) {
     if (!this.loaded.has(id)) {
-      const p = this.keys.then((k) => Segment.load(id, k, this.orgId));
+      const p = Promise.all([this.keys, this.trust]).then(([k, t]) => Segment.load(id, k, this.orgId, t));
       this.loaded.set(id, p); p.catch(() => this.loaded.delete(id));
     }
     return this.loaded.get(id);
@@ -80,6 +82,7 @@ class ArchivePlayer {
       }
       if (gen !== this.gen) return false;
       dbg('seek: segment', seg.id, 'media', seg.media.length);
+      this.onVerify(seg.verification);
       await player.setInit(seg.init);
       dbg('seek: init appended');
       player.base(this.dayStart / 90000);
@@ -100,7 +103,10 @@ class ArchivePlayer {
       this.fill();
       if (sum !== s) setTimeout(() => { if (gen === this.gen) this.onMsg(''); }, 5000);
       return true;
-    } catch (e) { if (gen === this.gen) this.onMsg(e.message); return false; }
+    } catch (e) {
+      if (gen === this.gen) { this.onMsg(e.message); if (e.verification) this.onVerify(e.verification); }
+      return false;
+    }
   }
 
   async loadBatch(gen) {
@@ -114,7 +120,7 @@ class ArchivePlayer {
         this.loaded.delete(seg.id);
         const fresh = await this.segment(seg.id);
         if (gen !== this.gen) return false;
-        if (fresh !== seg) { seg.wipe(); this.cur.seg = seg = fresh; }
+        if (fresh !== seg) { seg.wipe(); this.cur.seg = seg = fresh; this.onVerify(seg.verification); }
       }
       if (next >= seg.media.length) {
         const after = this.segs.find((x) => x.start90k >= summary.end90k - 1 && x.id !== summary.id);
@@ -122,6 +128,7 @@ class ArchivePlayer {
         const nseg = await this.segment(after.id);
         if (gen !== this.gen) return false;
         await this.player.setInit(nseg.init);
+        this.onVerify(nseg.verification);
         this.cur = { seg: nseg, summary: after, next: 0 };
         ({ seg, next } = this.cur);
       }
@@ -140,8 +147,13 @@ class ArchivePlayer {
     this.busy = gen;
     try {
       while (gen === this.gen && this.player.ahead() < AHEAD_S) { if (!(await this.loadBatch(gen))) break; await this.player.idle(); }
-    } catch (e) { if (gen === this.gen) this.onMsg(e.message); }
-    finally { if (this.busy === gen) this.busy = 0; }
+    } catch (e) {
+      if (gen === this.gen) {
+        this.onMsg(e.message);
+        if (e.verification) this.onVerify(e.verification);
+        if (e.code === 'tampered' || e.code === 'wrong_key') this.video.pause();
+      }
+    } finally { if (this.busy === gen) this.busy = 0; }
   }
 
   // Stalled at the end of a buffered range with more after it (a recording gap): jump over.
@@ -269,7 +281,26 @@ export async function playback() {
   video.muted = true;
   const msg = h('div', { class: 'overlay', hidden: true, role: 'status', id: 'pb-msg' });
   const setMsg = (t) => { msg.textContent = t; msg.hidden = !t; };
-  const reader = new ArchivePlayer(video, cam, orgId, dayStart, setMsg);
+  // Segment signatures (segsig.js): the recorder key pinned for this organization.
+  const verifyOut = h('p', { id: 'pb-verify', class: 'verify hint', role: 'status', text: 'Signature: not checked yet' });
+  const showVerify = (v) => {
+    verifyOut.textContent = `Segment ${v.id}: ${describe(v)}`;
+    verifyOut.className = `verify ${v.status === VERIFIED ? 'ok' : v.status === UNSIGNED ? 'warnc' : 'error'}`;
+  };
+  const keyWarn = h('div', { id: 'rec-key-warn', class: 'card warn', role: 'alert', hidden: true });
+  const trust = recorderTrust(orgId);
+  trust.then((t) => {
+    if (t.state !== 'changed') return;
+    keyWarn.hidden = false;
+    keyWarn.replaceChildren(
+      h('h2', { text: 'The recorder\u2019s signing key has changed' }),
+      h('p', { text: 'Recordings signed by the new key are not shown as genuine until you trust it. Trust it only if your administrator replaced the recorder; otherwise the server may be presenting forged footage.' }),
+      h('p', {}, 'Pinned key: ', h('code', { class: 'mono', id: 'rec-fp-pinned', text: t.pinnedFp })),
+      h('p', {}, 'Key offered now: ', h('code', { class: 'mono', id: 'rec-fp-offered', text: t.offeredFp })),
+      h('button', { type: 'button', class: 'secondary', id: 'rec-trust', text: 'Trust the new recorder key',
+        onclick: () => { trustRecorder(localStorage, sodium.to_hex(orgId), t.offered); go(`#/playback/${cam.id}`); } }));
+  }, (e) => setMsg(`Cannot check recording signatures: ${e.message}`));
+  const reader = new ArchivePlayer(video, cam, orgId, dayStart, setMsg, trust, showVerify);
   const tl = new Timeline(dayStart, (t) => seek(t));
   const readout = h('span', { class: 'readout mono', id: 'pb-time', text: '--:--:--' });
 
@@ -336,17 +367,24 @@ export async function playback() {
         if (e.status !== 404 && e.status !== 405) throw e;      // the server audits the segment reads too
       });
       const keys = await cameraKeysFor(cam);
-      const r = await exportRange(cam.id, keys, orgId, from, to, { onProgress: (d, n) => { prog.value = n ? d / n : 1; } });
+      const r = await exportRange(cam.id, keys, orgId, from, to, { trust: await trust, onProgress: (d, n) => { prog.value = n ? d / n : 1; } });
       const d = new Date(r.start90k / 90);
       const name = `vigil-${cam.name.replace(/[^\w.-]+/g, '_')}-${isoDay(d).replace(/-/g, '')}-${clock(r.start90k).replace(/:/g, '')}.mp4`;
       const url = URL.createObjectURL(r.blob);
       onLeave(() => URL.revokeObjectURL(url));
       const a = h('a', { href: url, download: name, id: 'ex-link', text: `Download ${name}` });
+      const v = r.verification, nseg = v.segments.length;
+      const vtext = v.unsigned ? `Signatures: ${v.verified} of ${nseg} segments verified; ${v.unsigned} not signed yet (still being recorded).`
+        : `Signatures: all ${nseg} segments verified against the recorder key ${v.recorderFp}.`;
       exOut.replaceChildren(h('p', { class: 'ok' }, `Exported ${clock(r.start90k)}–${clock(r.end90k)} (${(r.blob.size / 1048576).toFixed(1)} MiB). `, a),
+        h('p', { id: 'ex-verify', class: v.unsigned ? 'warnc' : 'ok', text: vtext }),
         ...(r.note ? [h('p', { class: 'warnc', text: r.note })] : []));
       a.click();
-    } catch (e) { exOut.replaceChildren(h('p', { class: 'error', text: e.message })); }
-    finally { exBtn.disabled = false; }
+    } catch (e) {
+      const refused = e.code === 'tampered' || e.code === 'wrong_key';
+      exOut.replaceChildren(h('p', { class: 'error', id: refused ? 'ex-refused' : null, text: refused ? `Export refused. ${e.message}` : e.message }));
+      if (e.verification) showVerify(e.verification);
+    } finally { exBtn.disabled = false; }
   });
 
   // ---- layout ----
@@ -355,7 +393,8 @@ export async function playback() {
       h('button', { type: 'button', class: 'secondary', text: '‹', 'aria-label': 'Previous day', onclick: () => shiftDay(-1) }), dayIn,
       h('button', { type: 'button', class: 'secondary', text: '›', 'aria-label': 'Next day', onclick: () => shiftDay(1) }),
       h('a', { href: `#/live/${cam.id}`, class: 'btn secondary', text: 'Live' })),
-    h('div', { class: 'screen pb-screen' }, video, msg),
+    keyWarn,
+    h('div', { class: 'screen pb-screen' }, video, msg), verifyOut,
     h('div', { class: 'controls' }, playBtn, h('span', { class: 'segmented', role: 'group', 'aria-label': 'Speed' }, speedBtns), readout,
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'secondary', text: '−', 'aria-label': 'Zoom out', onclick: () => tl.zoom(2) }),

@@ -33,6 +33,7 @@ static const struct {
     {"/player.js", "player.js", "text/javascript; charset=utf-8"},
     {"/live.js", "live.js", "text/javascript; charset=utf-8"},
     {"/archive.js", "archive.js", "text/javascript; charset=utf-8"},
+    {"/segsig.js", "segsig.js", "text/javascript; charset=utf-8"},
     {"/playback.js", "playback.js", "text/javascript; charset=utf-8"},
     {"/blocklist.txt", "blocklist.txt", "text/plain; charset=utf-8"},
     {"/favicon.svg", "favicon.svg", "image/svg+xml"},

@@ -76,6 +76,8 @@ struct vg_web_route {
 
 /* api.c */
 const vg_web_route *vg_api_routes(size_t *n);
+/* recorder_api.c: GET /api/recorder (the segment-signing key) */
+const vg_web_route *vg_recorder_routes(size_t *n);
 void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
 const char *vg_api_jstr(json_t *b, const char *k);
 

@@ -1,16 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """vigil against hostile or broken surroundings: bad peers, a full disk, a stolen disk."""
-import math
 import os
 import re
 import signal
 import subprocess
 import time
-from collections import Counter
 
 import pytest
 
-import clips
+import nomedia
 import vstream
 from conftest import assert_plays, free_port
 
@@ -130,43 +128,6 @@ def test_disk_full(vigil, camera, small_disk):
 
 # --------------------------------------------------------------------------- at rest
 
-BOX_TYPES = (b"ftyp", b"moof", b"mdat", b"moov", b"mfra")
-
-
-def plaintext_boxes(data):
-    """Offsets where an MP4 box header (size, type) would parse."""
-    hits = []
-    for t in BOX_TYPES:
-        for m in re.finditer(re.escape(t), data):
-            p = m.start() - 4
-            if p < 0:
-                continue
-            size = int.from_bytes(data[p:p + 4], "big")
-            if size == 1 or 8 <= size <= len(data) - p:
-                hits.append((p, t))
-    return hits
-
-
-def entropy(data):
-    n = len(data)
-    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
-
-
-def keyframe_windows(codec, width=16):
-    """Every 16-byte window of the clip's keyframe (IDR) slice NALs."""
-    bsf = "h264_mp4toannexb" if codec == "h264" else "hevc_mp4toannexb"
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", clips.clip_path(codec), "-c", "copy",
-                          "-bsf:v", bsf, "-f", codec, "-"], capture_output=True, check=True,
-                         timeout=60).stdout
-    import camera as camtool  # the same NAL splitter the camera uses
-    wins = set()
-    for nal in camtool.split_nals(raw):
-        if nal and (nal[0] & 0x1F) == 5:
-            wins.update(nal[i:i + width] for i in range(0, len(nal) - width + 1))
-    assert len(wins) > 10000
-    return wins
-
-
 @pytest.mark.timeout(90)
 def test_no_plaintext_at_rest(vigil, camera):
     password = "Pw-S3cret-xyzzy-1729"
@@ -185,8 +146,7 @@ def test_no_plaintext_at_rest(vigil, camera):
                 files[os.path.relpath(p, vigil.data)] = f.read()
     problems = []
     for name, data in files.items():
-        if plaintext_boxes(data):
-            problems.append("%s: MP4 box headers %r" % (name, plaintext_boxes(data)[:5]))
+        problems += nomedia.boxes_anywhere(data, name)
         if password.encode() in data:
             problems.append("%s: contains the camera password" % name)
     if password in vigil.log_text():
@@ -195,14 +155,10 @@ def test_no_plaintext_at_rest(vigil, camera):
     seg = b"".join(d for n, d in files.items()
                    if not re.search(r"\.(db|db-wal|db-shm|log|pub|key|json|conf)$|sqlite", n))
     assert len(seg) >= 1024 * 1024, "only %d bytes of segment data" % len(seg)
-    h = entropy(seg)
-    if h <= 7.99:
-        problems.append("segment data entropy %.4f bits/byte" % h)
-    wins = keyframe_windows("h264")
+    problems += nomedia.check_entropy(seg, "segment data")
+    wins = nomedia.keyframe_windows("h264")
     for name, data in files.items():
-        found = next((i for i in range(len(data) - 15) if data[i:i + 16] in wins), None)
-        if found is not None:
-            problems.append("%s: keyframe bytes in clear at offset %d" % (name, found))
+        problems += nomedia.check_windows(data, wins, name)
     assert not problems, "\n".join(problems)
     # And the footage is all there for the key holder.
     out, _, _ = vigil.export(key, "cam1")

@@ -4,11 +4,11 @@ with the demo camera and the web enabled. The test plays the browser: it makes
 the camera's footage key pair, uploads it sealed to the owner, reads
 /api/live, opens the SEGMENT's content key and decrypts every CHUNK."""
 import http.client
-import math
 import os
 import re
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
@@ -17,6 +17,9 @@ from nacl.public import PrivateKey, SealedBox
 
 from vigil_web import ROOT, VIGIL, Member, Server, b64, login, sanitizer_env, setup_org
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from nomedia import entropy  # noqa: E402  (one checker for every no-plaintext test)
+
 ENV_HDR = 76
 F_KEY, F_INIT, F_LIVE = 1, 2, 4
 
@@ -24,7 +27,7 @@ F_KEY, F_INIT, F_LIVE = 1, 2, 4
 class RunServer(Server):
     """`vigil run --demo` with the web on a free port."""
 
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), demo=True):
         import tempfile
         from vigil_web import free_port
         self.dir = tempfile.mkdtemp(prefix="vigil-live-")
@@ -36,7 +39,7 @@ class RunServer(Server):
         key = os.path.join(self.dir, "store.key")
         subprocess.run([VIGIL, "keys", "new", "--out", key], check=True, capture_output=True)
         self.proc = subprocess.Popen(
-            [VIGIL, "run", "--data", data, "--demo", "--camera-key", key + ".pub", "--segment-seconds", "4",
+            [VIGIL, "run", "--data", data] + (["--demo"] if demo else []) + ["--camera-key", key + ".pub", "--segment-seconds", "4",
              "--listen", "127.0.0.1:%d" % self.port, "--ui", os.path.join(ROOT, "ui")] + list(extra),
             stdout=self.err, stderr=self.err, cwd=ROOT, env=sanitizer_env())
         self.setup_token = None
@@ -82,13 +85,6 @@ def open_envelope(org, ckey, env):
     ct_len = struct.unpack(">I", env[72:76])[0]
     assert len(env) == ENV_HDR + ct_len
     return env[4], crypto_aead_xchacha20poly1305_ietf_decrypt(env[ENV_HDR:], org + env[:ENV_HDR], env[48:72], ckey)
-
-
-def entropy(b):
-    counts = [0] * 256
-    for x in b:
-        counts[x] += 1
-    return -sum(c / len(b) * math.log2(c / len(b)) for c in counts if c)
 
 
 def stream(srv, client, path, seconds):
