@@ -183,3 +183,79 @@ def test_rtsp_camera_main_and_sub(srv, org, cams):
     st, _ = c.call("DELETE", "/api/cameras/%d" % cid)
     assert st == 200
     assert PASSWORD not in srv.stderr()
+
+
+def test_cli_sub_inherits_credentials(cams, tmp_path):
+    """`vigil run --camera NAME=URL --sub NAME=URL`: the substream is recorded as NAME.sub;
+    without user:pass@ it takes the camera's credentials (the server requires digest auth)."""
+    from vigil_web import VIGIL, sanitizer_env
+    key = str(tmp_path / "k")
+    subprocess.run([VIGIL, "keys", "new", "--out", key], check=True, capture_output=True)
+    data = str(tmp_path / "d")
+    main = "rtsp://%s:%s@127.0.0.1:%d/cam1/main" % (USER, PASSWORD, cams)
+    sub = "rtsp://127.0.0.1:%d/cam1/sub" % cams
+    # refusals first: a substream of no camera, --demo with --no-demo
+    for extra in (["--sub", "other=" + sub], ["--sub", "gate"], ["--demo", "--no-demo"]):
+        r = subprocess.run([VIGIL, "run", "--data", data, "--camera-key", key + ".pub", "--no-web", "--camera",
+                            "gate=" + main] + extra, capture_output=True, text=True, timeout=20, env=sanitizer_env())
+        assert r.returncode != 0, (extra, r.stderr)
+    log = open(str(tmp_path / "run.log"), "w")
+    p = subprocess.Popen([VIGIL, "run", "--data", data, "--camera-key", key + ".pub", "--no-web",
+                          "--camera", "gate=" + main, "--sub", "gate=" + sub], stdout=log, stderr=log,
+                         env=sanitizer_env())
+    try:
+        deadline = time.time() + 20
+        got = {}
+        while time.time() < deadline:
+            time.sleep(1)
+            r = subprocess.run([VIGIL, "status", "--data", data, "--json"], capture_output=True, text=True,
+                               timeout=20)
+            if r.returncode == 0:
+                got = {c["name"]: c for c in json.loads(r.stdout)["cameras"]}
+                if all(got.get(n, {}).get("fragments", 0) >= 2 for n in ("gate", "gate.sub")):
+                    break
+        assert all(got.get(n, {}).get("fragments", 0) >= 2 for n in ("gate", "gate.sub")), got
+    finally:
+        p.terminate()
+        assert p.wait(30) == 0
+        log.close()
+    text = open(str(tmp_path / "run.log")).read()
+    assert PASSWORD not in text and "ERROR: AddressSanitizer" not in text and "runtime error" not in text, text[-3000:]
+    assert "gate.sub: video H.264 320x180" in text, text[-3000:]
+
+
+def _serve_once(data):
+    """Starts `vigil serve` on DATA until it listens (the schema is applied at open), then stops it."""
+    from vigil_web import VIGIL, assert_sanitizer_clean, free_port, sanitizer_env
+    p = subprocess.Popen([VIGIL, "serve", "--data", data, "--listen", "127.0.0.1:%d" % free_port(), "--ui",
+                          os.path.join(ROOT, "ui")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         env=sanitizer_env())
+    out = b""
+    deadline = time.time() + 20
+    while time.time() < deadline and b"listening on" not in out:
+        out += p.stdout.read1(4096)
+    p.terminate()
+    out += p.stdout.read()
+    assert p.wait(20) == 0 and b"listening on" in out, out[-2000:]
+    assert_sanitizer_clean(out.decode(errors="replace"))
+
+
+def test_schema_v5_migration(tmp_path):
+    """A database from before substreams (no sub_url, schema version 3) is upgraded at open."""
+    import sqlite3
+    data = str(tmp_path / "data")
+    _serve_once(data)
+    db = os.path.join(data, "app.db")
+    h = sqlite3.connect(db)
+    assert h.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()[0] == "5"
+    h.execute("INSERT INTO organizations(name, created, uid) VALUES('o', 0, x'00112233445566778899aabbccddeeff')")
+    h.execute("INSERT INTO cameras(org_id, name, url, created) VALUES(1, 'old', 'rtsp://10.0.0.1/a', 0)")
+    h.execute("ALTER TABLE cameras DROP COLUMN sub_url")
+    h.execute("UPDATE meta SET v = '3' WHERE k = 'schema_version'")
+    h.commit()
+    h.close()
+    _serve_once(data)
+    h = sqlite3.connect(db)
+    assert h.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()[0] == "5"
+    assert h.execute("SELECT name, sub_url FROM cameras").fetchall() == [("old", None)]
+    h.close()
