@@ -237,7 +237,7 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 static void initial_state(vg_viewer *v, view_cam *vc, const char *stream)
 {
     vg_cam_status cs;
-    char js[256];
+    char js[400];   /* detail (< 128 bytes, JSON-escaped) and the rest */
     if (vg_recorder_status(v->w->rec, vc->name, &cs) != 0) return;
     /* "stream" tells the browser which of the camera's streams it gets. */
     json_t *o = json_pack("{s:s,s:s,s:s}", "state", cs.state, "detail", cs.detail, "stream", stream);

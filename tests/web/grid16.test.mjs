@@ -11,7 +11,8 @@
 //    more than STALL_MAX_S (sampled in the page every 100 ms); dropped frames
 //    reported;
 //  - the single view plays the main stream (videoWidth == MAIN_W), and its
-//    stream selector switches to the substream.
+//    stream selector switches to the substream;
+//  - the camera form shows the substream URL, never the password.
 // Prints one line "REPORT {json}" with the measurements (CPU of vigil, of
 // Chromium's processes and of the camera server over the window).
 import { chromium } from 'playwright-core';
@@ -199,6 +200,14 @@ try {
   await page.waitForFunction((s) => { const v = document.querySelector(s); return v && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 5; }, vsel, { timeout: 20000 });
   const sw = await page.$eval(vsel, (v) => v.videoWidth);
   check(sw === SUB_W && /\/sub$/.test(await page.evaluate(() => location.hash)), `stream selector: single view on the substream (videoWidth ${sw})`);
+  // 5. The camera form shows the substream URL (the password never comes back)
+  await page.evaluate(() => { location.hash = '#/cameras'; });
+  await page.getByRole('heading', { name: 'Cameras' }).waitFor();
+  const subUrl = `rtsp://127.0.0.1:${RTSP_PORT}/cam1/sub`;
+  await page.locator('tr', { hasText: subUrl }).getByRole('button', { name: 'Edit' }).click();
+  check(await page.inputValue('#f-sub_url') === subUrl && await page.inputValue('#f-password') === '',
+        'camera form: substream URL shown for editing, password field empty');
+  await page.screenshot({ path: path.join(ART, '32-camera-form-sub.png'), fullPage: true });
   const bad = consoleErrors.filter((e) => !/401|403|404|Failed to load resource/.test(e));
   check(bad.length === 0, 'no console errors: ' + bad.join(' | '));
 } catch (e) {
