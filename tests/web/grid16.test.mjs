@@ -83,8 +83,8 @@ const browser = await chromium.launch({
 let failed = false;
 const report = { cameras: N, window_s: WINDOW_S };
 try {
-  // The whole 4x4 grid on screen (no tile is off-screen, where a browser may stop painting it).
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1600, height: 1600 } });
+  // The whole 4x4 grid on a 1280x960 screen (no tile off-screen, where a browser may stop painting it).
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 960 } });
   const page = await ctx.newPage();
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -133,57 +133,87 @@ try {
   console.log(`     every tile shows a frame ${report.all_tiles_first_frame_ms} ms after opening the grid`);
   await sleep(2000);   // past the start-up (first keyframe, playhead settling)
 
-  // Sample every tile in the page every 100 ms: the longest time its currentTime stood still.
-  await page.evaluate(() => {
-    const vs = [...document.querySelectorAll('#live-grid video')];
-    const now = performance.now();
-    globalThis.gridProbe = vs.map((v) => {
-      const q = v.getVideoPlaybackQuality();
-      return { id: Number(v.dataset.camera), v, t: v.currentTime, since: now, maxStill: 0, f0: q.totalVideoFrames, d0: q.droppedVideoFrames, jumps: 0 };
+  // One measurement window. Time the page itself did not run (its 100 ms tick came
+  // late: the machine starved the browser) is not charged to the streams (a stall is the
+  // picture standing still while the page runs); a window where the page was frozen for
+  // more than a fifth of the time is measured again (at most 3 windows), and reported.
+  const measure = async () => {
+    const m = {};
+    // Sample every tile in the page every 100 ms: the longest time its currentTime stood still.
+    await page.evaluate(() => {
+      const vs = [...document.querySelectorAll('#live-grid video')];
+      const now = performance.now();
+      globalThis.gridProbe = vs.map((v) => {
+        const q = v.getVideoPlaybackQuality();
+        return { id: Number(v.dataset.camera), v, t: v.currentTime, since: now, maxStill: 0, f0: q.totalVideoFrames, d0: q.droppedVideoFrames, jumps: 0 };
+      });
+      // A late tick (> 300 ms) is time the page was frozen: moved out of every tile's stall.
+      globalThis.gridLast = now; globalThis.gridFrozen = 0; globalThis.gridMaxGap = 0;
+      globalThis.gridTimer = setInterval(() => {
+        const t = performance.now(), dt = t - globalThis.gridLast;
+        globalThis.gridLast = t;
+        globalThis.gridMaxGap = Math.max(globalThis.gridMaxGap, dt);
+        if (dt > 300) {
+          globalThis.gridFrozen += dt - 100;
+          for (const p of globalThis.gridProbe) p.since += dt - 100;
+        }
+        for (const p of globalThis.gridProbe) {
+          const ct = p.v.currentTime;
+          if (ct !== p.t) { if (ct - p.t > 0.5) p.jumps++; p.t = ct; p.since = t; }
+          p.maxStill = Math.max(p.maxStill, (t - p.since) / 1000);
+        }
+      }, 100);
     });
-    globalThis.gridTimer = setInterval(() => {
+    const vig0 = treeTicks(proc.pid), chr0 = chromiumTicks();
+    const cam0 = process.env.CAMS_PID ? treeTicks(Number(process.env.CAMS_PID)) : 0;
+    const w0 = Date.now();
+    await sleep(WINDOW_S * 1000);
+    const wall = (Date.now() - w0) / 1000;
+    const vig1 = treeTicks(proc.pid), chr1 = chromiumTicks();
+    const cam1 = process.env.CAMS_PID ? treeTicks(Number(process.env.CAMS_PID)) : 0;
+    const { tiles, frozen, maxGap } = await page.evaluate(() => {
+      clearInterval(globalThis.gridTimer);
       const t = performance.now();
-      for (const p of globalThis.gridProbe) {
-        const ct = p.v.currentTime;
-        if (ct !== p.t) { if (ct - p.t > 0.5) p.jumps++; p.t = ct; p.since = t; }
-        p.maxStill = Math.max(p.maxStill, (t - p.since) / 1000);
-      }
-    }, 100);
-  });
-  const vig0 = treeTicks(proc.pid), chr0 = chromiumTicks();
-  const cam0 = process.env.CAMS_PID ? treeTicks(Number(process.env.CAMS_PID)) : 0;
-  const w0 = Date.now();
-  await sleep(WINDOW_S * 1000);
-  const wall = (Date.now() - w0) / 1000;
-  const vig1 = treeTicks(proc.pid), chr1 = chromiumTicks();
-  const cam1 = process.env.CAMS_PID ? treeTicks(Number(process.env.CAMS_PID)) : 0;
-  const tiles = await page.evaluate(() => {
-    clearInterval(globalThis.gridTimer);
-    const t = performance.now();
-    return globalThis.gridProbe.map((p) => {
-      const q = p.v.getVideoPlaybackQuality();
-      return { id: p.id, width: p.v.videoWidth, height: p.v.videoHeight, stream: p.v.dataset.stream || null,
-               frames: q.totalVideoFrames - p.f0, dropped: q.droppedVideoFrames - p.d0,
-               max_still_s: Math.round(Math.max(p.maxStill, (t - p.since) / 1000) * 1000) / 1000, jumps: p.jumps };
+      const tiles = globalThis.gridProbe.map((p) => {
+        const q = p.v.getVideoPlaybackQuality();
+        return { id: p.id, width: p.v.videoWidth, height: p.v.videoHeight, stream: p.v.dataset.stream || null,
+                 frames: q.totalVideoFrames - p.f0, dropped: q.droppedVideoFrames - p.d0,
+                 max_still_s: Math.round(Math.max(p.maxStill, (t - p.since) / 1000) * 1000) / 1000, jumps: p.jumps };
+      });
+      return { tiles, frozen: globalThis.gridFrozen / 1000, maxGap: globalThis.gridMaxGap / 1000 };
     });
-  });
-  report.cpu = {
-    vigil_pct: Math.round(((vig1 - vig0) / TCK / wall) * 1000) / 10,
-    chromium_pct: Math.round(((chr1 - chr0) / TCK / wall) * 1000) / 10,
-    cameras_pct: process.env.CAMS_PID ? Math.round(((cam1 - cam0) / TCK / wall) * 1000) / 10 : null,
-    note: '% of one core, averaged over the window (2 cores = 200%)',
+    m.page_frozen_s = Math.round(frozen * 1000) / 1000;
+    m.page_max_gap_s = Math.round(maxGap * 1000) / 1000;
+    m.loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+    m.cpu = {
+      vigil_pct: Math.round(((vig1 - vig0) / TCK / wall) * 1000) / 10,
+      chromium_pct: Math.round(((chr1 - chr0) / TCK / wall) * 1000) / 10,
+      cameras_pct: process.env.CAMS_PID ? Math.round(((cam1 - cam0) / TCK / wall) * 1000) / 10 : null,
+      note: '% of one core, averaged over the window (2 cores = 200%)',
+    };
+    m.tiles = tiles;
+    m.frames_total = tiles.reduce((a, t) => a + t.frames, 0);
+    m.dropped_total = tiles.reduce((a, t) => a + t.dropped, 0);
+    m.max_still_s = Math.max(...tiles.map((t) => t.max_still_s));
+    m.min_fps = Math.min(...tiles.map((t) => t.frames / wall));
+    m.wall_s = Math.round(wall * 10) / 10;
+    return m;
   };
-  report.tiles = tiles;
-  report.frames_total = tiles.reduce((a, t) => a + t.frames, 0);
-  report.dropped_total = tiles.reduce((a, t) => a + t.dropped, 0);
-  report.max_still_s = Math.max(...tiles.map((t) => t.max_still_s));
-  report.min_fps = Math.min(...tiles.map((t) => t.frames / wall));
+  let meas;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    meas = await measure();
+    meas.windows = attempt;
+    if (meas.page_frozen_s <= 0.2 * WINDOW_S) break;
+    console.log(`     the browser was starved (page frozen ${meas.page_frozen_s} s of ${WINDOW_S} s, load average ${meas.loadavg.join(' ')})${attempt < 3 ? ': measuring again' : ''}`);
+  }
+  Object.assign(report, meas);
+  const tiles = report.tiles, wall = report.wall_s;
   await page.screenshot({ path: path.join(ART, '30-grid16-substreams.png') });
   check(tiles.length === N, `${N} tiles on the grid`);
   check(tiles.every((t) => t.width === SUB_W), `every tile shows the substream: videoWidth ${[...new Set(tiles.map((t) => t.width))].join(',')} == ${SUB_W}`);
   check(tiles.every((t) => t.stream === 'sub'), 'the server sent every camera\u2019s substream (STATE stream "sub")');
   check(tiles.every((t) => t.frames >= 5 * wall), `every tile plays: frames per tile over ${wall.toFixed(1)} s: min ${Math.min(...tiles.map((t) => t.frames))}, total ${report.frames_total}`);
-  check(report.max_still_s <= STALL_MAX_S, `no stall: the longest any tile's currentTime stood still was ${report.max_still_s} s (limit ${STALL_MAX_S} s)`);
+  check(report.max_still_s <= STALL_MAX_S, `no stall: the longest any tile's currentTime stood still was ${report.max_still_s} s (limit ${STALL_MAX_S} s; the page itself was frozen ${report.page_frozen_s} s, longest ${report.page_max_gap_s} s, load average ${report.loadavg.join(' ')})`);
   console.log(`     dropped frames: ${report.dropped_total} of ${report.frames_total}; CPU vigil ${report.cpu.vigil_pct}%, Chromium ${report.cpu.chromium_pct}%, cameras ${report.cpu.cameras_pct}%`);
 
   // 4. The single view plays the main stream
