@@ -299,7 +299,7 @@ export async function cameras() {
   const rows = list.map((c) => h('tr', {},
     h('td', {}, h('strong', { text: c.name })), h('td', { text: siteName(c.site_id) }),
     h('td', { class: 'mono', text: c.url }, c.sub_url ? h('div', { class: 'muted', text: `sub: ${c.sub_url}` }) : null),
-    h('td', {}, statusBadge(c)),
+    h('td', {}, statusBadge(c), c.sub_status ? h('div', { class: 'muted' }, 'sub ', statusBadge({ status: c.sub_status })) : null),
     h('td', { class: 'keycell' }, keyCell(c, reload)),
     h('td', { class: 'actions' },
       h('a', { href: `#/live/${c.id}`, class: 'btn secondary small', text: 'Live', 'aria-label': `Live view of ${c.name}` }), ' ',
