@@ -152,6 +152,12 @@ def test_rtsp_camera_main_and_sub(srv, org, cams):
                                              "username": USER, "password": PASSWORD})
     assert st == 201, js
     cid = js["id"]
+    # The substream is guarded like its camera: no key wrapped to the caller -> 403 (audited),
+    # another organization's or no camera -> 404.
+    st, body = stream(srv, c, "/api/live?camera=%d&stream=sub" % cid, 1)
+    assert st == 403 and json.loads(body) == {"error": "no_key"}, body
+    st, body = stream(srv, c, "/api/live?camera=%d&stream=sub" % (cid + 1000), 1)
+    assert st == 404, body
     cam_sk = PrivateKey.generate()
     st, js = c.call("PUT", "/api/cameras/%d/key" % cid, {
         "footage_pk": b64(bytes(cam_sk.public_key)),
