@@ -388,9 +388,25 @@ static int add_cameras(vg_recorder *r, const struct run_cfg *c, unsigned *count)
         line[n] = 0;
         if (!n || line[0] == '#')
             continue;
-        char name[64];
+        /* "URL [SUB_URL]": a second URL on the line is the camera's substream. */
+        char *sub = line + strcspn(line, " \t");
+        if (*sub) {
+            *sub++ = 0;
+            sub += strspn(sub, " \t");
+            sub[strcspn(sub, " \t")] = 0;
+        }
+        char name[64], url[2048];
         name_from_url(line, idx, name, sizeof name);
         rc = add_url(r, name, line);
+        if (!rc && *sub) {
+            vg_camera_cfg cc = {.name = name, .url = line};
+            rc = sub_with_userinfo(line, sub, url, sizeof url);
+            if (!rc)
+                rc = vg_sub_add(r, &cc, url, NULL);
+            sodium_memzero(url, sizeof url);
+            if (rc)
+                fprintf(stderr, "vigil run: substream of '%s': %s\n", name, vg_strerror(rc));
+        }
         idx++;
         (*count)++;
     }

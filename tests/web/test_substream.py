@@ -265,3 +265,32 @@ def test_schema_v5_migration(tmp_path):
     assert h.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()[0] == "5"
     assert h.execute("SELECT name, sub_url FROM cameras").fetchall() == [("old", None)]
     h.close()
+
+
+def test_cli_urls_file_with_sub(cams, tmp_path):
+    """`--urls FILE`: a second URL on a line is that camera's substream (credentials inherited)."""
+    from vigil_web import VIGIL, sanitizer_env
+    key = str(tmp_path / "k")
+    subprocess.run([VIGIL, "keys", "new", "--out", key], check=True, capture_output=True)
+    urls = tmp_path / "urls.txt"
+    urls.write_text("# main and sub\nrtsp://%s:%s@127.0.0.1:%d/cam1/main   rtsp://127.0.0.1:%d/cam1/sub\n"
+                    % (USER, PASSWORD, cams, cams))
+    data = str(tmp_path / "d")
+    log = open(str(tmp_path / "run.log"), "w")
+    p = subprocess.Popen([VIGIL, "run", "--data", data, "--camera-key", key + ".pub", "--no-web", "--urls",
+                          str(urls)], stdout=log, stderr=log, env=sanitizer_env())
+    got = {}
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and not all(got.get(n, {}).get("fragments", 0) >= 2 for n in ("main", "main.sub")):
+            time.sleep(1)
+            r = subprocess.run([VIGIL, "status", "--data", data, "--json"], capture_output=True, text=True, timeout=20)
+            if r.returncode == 0:
+                got = {c["name"]: c for c in json.loads(r.stdout)["cameras"]}
+    finally:
+        p.terminate()
+        assert p.wait(30) == 0
+        log.close()
+    assert all(got.get(n, {}).get("fragments", 0) >= 2 for n in ("main", "main.sub")), got
+    text = open(str(tmp_path / "run.log")).read()
+    assert PASSWORD not in text and "runtime error" not in text and "ERROR: AddressSanitizer" not in text
