@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Live view: a grid of cameras (#/live) and a single camera (#/live/ID).
+// Live view: a grid of cameras (#/live) and a single camera (#/live/ID; its
+// substream: #/live/ID/sub). The grid asks for substreams (stream=sub).
 // One fetch('/api/live?camera=..') per page carries every camera on screen
 // (docs/design/live.md); records are decrypted here and appended, one frame
 // at a time, to a MediaSource per camera. Keys: camkeys.js; envelopes:
@@ -81,6 +82,7 @@ class Tile {
     } else if (rec.type === T_STATE) {
       // Recorder states (src/rec/camera.c): recording, connecting, offline.
       const st = parseState(rec.payload);
+      if (st.stream) this.video.dataset.stream = st.stream;   // which stream the server sends
       const text = st.detail ? `${st.state} — ${st.detail}` : st.state;
       if (st.state === 'recording') { this.setStatus('live', st.detail ? `live — ${st.detail}` : 'live'); this.note.hidden = true; }
       else if (st.state === 'connecting') this.setStatus('connecting', 'connecting…');
@@ -100,7 +102,7 @@ class Tile {
 
 // The one streamed response for the page; reconnects with backoff.
 class LiveStream {
-  constructor(ids, onRecord, onConn) { this.ids = ids; this.onRecord = onRecord; this.onConn = onConn; this.ctrl = null; this.stopped = false; }
+  constructor(ids, onRecord, onConn) { this.ids = ids; this.onRecord = onRecord; this.onConn = onConn; this.ctrl = null; this.stopped = false; this.stream = 'main'; }
 
   async run() {
     let delay = 1000;
@@ -117,7 +119,7 @@ class LiveStream {
 
   async once() {
     this.ctrl = new AbortController();
-    const q = this.ids.map((id) => `camera=${encodeURIComponent(id)}`).join('&');
+    const q = this.ids.map((id) => `camera=${encodeURIComponent(id)}`).join('&') + `&stream=${this.stream}`;
     const r = await fetch(`/api/live?${q}`, { credentials: 'same-origin', cache: 'no-store', signal: this.ctrl.signal });
     if (!r.ok || !r.body) { const e = new Error(`HTTP ${r.status}`); e.status = r.status; throw e; }
     this.onConn('ok', 'connected');
@@ -135,7 +137,7 @@ class LiveStream {
 export async function live() {
   const [{ cameras: all }, me] = await Promise.all([api('GET', '/api/cameras'), api('GET', '/api/me')]);
   const orgId = orgIdOf(me);
-  const m = location.hash.match(/^#\/live\/(\d+)/);
+  const m = location.hash.match(/^#\/live\/(\d+)(\/sub)?/);
   const singleId = m ? Number(m[1]) : null;
   const idx = singleId ? all.findIndex((c) => c.id === singleId) : -1;
   const shown = singleId ? all.filter((c) => c.id === singleId) : all;
@@ -154,6 +156,8 @@ export async function live() {
   const stream = new LiveStream([],
     (rec) => { const t = byId.get(rec.camera); if (t) t.handle(rec); },
     (kind, text) => { conn.className = `status ${kind === 'ok' ? 'live' : 'bad'}`; conn.textContent = text; });
+  // The grid shows each camera's substream (where it has one), the single view its main stream.
+  stream.stream = singleId && !m[2] ? 'main' : 'sub';
 
   let header;
   if (singleId) {
@@ -166,6 +170,9 @@ export async function live() {
       h('span', { class: 'spacer' }),
       all.length > 1 ? h('a', { href: `#/live/${prev.id}`, class: 'btn secondary', title: 'Previous camera (←)', 'aria-label': 'Previous camera', text: '‹' }) : null,
       all.length > 1 ? h('a', { href: `#/live/${next.id}`, class: 'btn secondary', title: 'Next camera (→)', 'aria-label': 'Next camera', text: '›' }) : null,
+      cam.sub_status ? h('select', { id: 'live-stream', 'aria-label': 'Stream', title: 'Main stream or substream',
+        onchange: (ev) => go(`#/live/${cam.id}${ev.target.value === 'sub' ? '/sub' : ''}`) },
+        h('option', { value: 'main', text: 'Main stream', selected: !m[2] }), h('option', { value: 'sub', text: 'Substream', selected: !!m[2] })) : null,
       h('a', { href: `#/playback/${cam.id}`, class: 'btn secondary', text: 'Playback' }),
       h('button', { type: 'button', class: 'secondary', text: 'Full screen', title: 'F', onclick: fs }));
     const keyLine = h('p', { class: 'hint' }, 'Camera key fingerprint: ', h('span', { class: 'mono', id: 'cam-fp', text: '…' }), ' · stream ', conn);

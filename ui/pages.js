@@ -197,6 +197,8 @@ function cameraForm(sites, cam, onDone) {
       h('div', {}, h('label', { for: 'f-site', text: 'Site' }), site)),
     field('RTSP URL', { name: 'url', required: true, placeholder: 'rtsp://192.168.1.20:554/stream1', value: cam ? cam.url : '' },
       'Without user:password — give credentials below.'),
+    field('Substream URL (optional)', { name: 'sub_url', placeholder: 'rtsp://192.168.1.20:554/stream2', value: cam && cam.sub_url ? cam.sub_url : '' },
+      'The camera\u2019s smaller second stream, for the live grid. Same credentials.'),
     h('div', { class: 'row' },
       field('RTSP username', { name: 'username', autocomplete: 'off' }),
       field('RTSP password', { name: 'password', type: 'password', autocomplete: 'new-password' },
@@ -206,6 +208,7 @@ function cameraForm(sites, cam, onDone) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault(); err.textContent = '';
     const body = { name: form.name.value.trim(), url: form.url.value.trim(), site_id: site.value ? Number(site.value) : null };
+    if (form.sub_url.value.trim() || (cam && cam.sub_url)) body.sub_url = form.sub_url.value.trim();
     if (form.username.value) body.username = form.username.value;
     if (form.password.value) body.password = form.password.value;
     busy(form, true);
@@ -295,8 +298,8 @@ export async function cameras() {
   const reload = async () => { root.replaceWith(await cameras()); };
   const rows = list.map((c) => h('tr', {},
     h('td', {}, h('strong', { text: c.name })), h('td', { text: siteName(c.site_id) }),
-    h('td', { class: 'mono', text: c.url }),
-    h('td', {}, statusBadge(c)),
+    h('td', { class: 'mono', text: c.url }, c.sub_url ? h('div', { class: 'muted', text: `sub: ${c.sub_url}` }) : null),
+    h('td', {}, statusBadge(c), c.sub_status ? h('div', { class: 'muted' }, 'sub ', statusBadge({ status: c.sub_status })) : null),
     h('td', { class: 'keycell' }, keyCell(c, reload)),
     h('td', { class: 'actions' },
       h('a', { href: `#/live/${c.id}`, class: 'btn secondary small', text: 'Live', 'aria-label': `Live view of ${c.name}` }), ' ',

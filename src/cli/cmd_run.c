@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "crypt/crypt.h"
 #include "rec/recorder.h"
+#include "rec/substream.h"
 #include "store/store.h"
 #include "web/web_int.h"
 
@@ -31,7 +32,9 @@ struct run_cfg {
     int no_web;
     const char *cam_spec[256];
     unsigned ncam_spec;
-    int demo;
+    const char *sub_spec[256];         /* --sub NAME=URL: substream of --camera NAME */
+    unsigned nsub_spec;
+    int demo, no_demo;
     enum vg_rtsp_transport transport;
     unsigned threads, segment_s, fragment_ms;
     int64_t retain_s, cam_retain_s;
@@ -40,7 +43,8 @@ struct run_cfg {
 
 static void run_usage(void)
 {
-    fprintf(stderr, "usage: vigil run --data DIR [--camera NAME=URL]... [--urls FILE] [--demo]\n"
+    fprintf(stderr, "usage: vigil run --data DIR [--camera NAME=URL]... [--sub NAME=URL]...\n"
+                    "         [--urls FILE] [--demo | --no-demo]\n"
                     "         [--camera-key FILE.pub] [--transport tcp|udp|auto]\n"
                     "         [--segment-seconds N] [--fragment-ms N] [--retain-days D]\n"
                     "         [--retain-bytes B] [--camera-retain-days D] [--camera-retain-bytes B]\n"
@@ -54,7 +58,7 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
 {
     enum { O_DATA = 1, O_CAM, O_URLS, O_DEMO, O_KEY, O_TR, O_SEG, O_FRAG, O_RDAYS, O_RBYTES,
            O_THREADS, O_CLIP, O_LOG, O_LISTEN, O_ORIGIN, O_CERT, O_TLSKEY, O_UI, O_NOWEB,
-           O_CRDAYS, O_CRBYTES };
+           O_CRDAYS, O_CRBYTES, O_SUB, O_NODEMO };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA}, {"camera", required_argument, 0, O_CAM},
         {"urls", required_argument, 0, O_URLS}, {"demo", no_argument, 0, O_DEMO},
@@ -69,7 +73,8 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
         {"log-level", required_argument, 0, O_LOG}, {"listen", required_argument, 0, O_LISTEN},
         {"origin", required_argument, 0, O_ORIGIN}, {"cert", required_argument, 0, O_CERT},
         {"key", required_argument, 0, O_TLSKEY}, {"ui", required_argument, 0, O_UI},
-        {"no-web", no_argument, 0, O_NOWEB}, {0, 0, 0, 0}};
+        {"no-web", no_argument, 0, O_NOWEB}, {"sub", required_argument, 0, O_SUB},
+        {"no-demo", no_argument, 0, O_NODEMO}, {0, 0, 0, 0}};
     int ch;
     uint64_t v;
     optind = 1;
@@ -81,6 +86,12 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
                 return VG_ETOOBIG;
             c->cam_spec[c->ncam_spec++] = optarg;
             break;
+        case O_SUB:
+            if (c->nsub_spec == sizeof c->sub_spec / sizeof *c->sub_spec)
+                return VG_ETOOBIG;
+            c->sub_spec[c->nsub_spec++] = optarg;
+            break;
+        case O_NODEMO: c->no_demo = 1; break;
         case O_URLS: c->urls = optarg; break;
         case O_DEMO: c->demo = 1; break;
         case O_KEY: c->key = optarg; break;
@@ -133,7 +144,7 @@ static int parse_args(int argc, char **argv, struct run_cfg *c)
         default: return VG_EINVAL;
         }
     }
-    if (optind != argc || !c->data || (!c->cert != !c->tls_key))
+    if (optind != argc || !c->data || (!c->cert != !c->tls_key) || (c->demo && c->no_demo))
         return VG_EINVAL;
     return 0;
 }
@@ -294,6 +305,59 @@ static int add_url(vg_recorder *r, const char *name, const char *url)
     return rc;
 }
 
+/* The --camera spec named name (its URL), or NULL. */
+static const char *camera_url(const struct run_cfg *c, const char *name, size_t n)
+{
+    for (unsigned i = 0; i < c->ncam_spec; i++)
+        if (strncmp(c->cam_spec[i], name, n) == 0 && c->cam_spec[i][n] == '=')
+            return c->cam_spec[i] + n + 1;
+    return NULL;
+}
+
+/* A substream URL without user:pass@ takes its camera's (cameras expose
+ * both streams to one account): "rtsp://u:p@h/main" + "rtsp://h/sub" ->
+ * "rtsp://u:p@h/sub". */
+static int sub_with_userinfo(const char *main, const char *sub, char *out, size_t n)
+{
+    const char *ms = strstr(main, "://"), *ss = strstr(sub, "://");
+    if (!ms || !ss)
+        return VG_EINVAL;
+    const char *ma = ms + 3, *sa = ss + 3;
+    const char *at = memchr(ma, '@', strcspn(ma, "/?#"));
+    int k;
+    if (!at || memchr(sa, '@', strcspn(sa, "/?#")))
+        k = snprintf(out, n, "%s", sub);
+    else
+        k = snprintf(out, n, "%.*s%.*s%s", (int)(sa - sub), sub, (int)(at + 1 - ma), ma, sa);
+    return k < 0 || (size_t)k >= n ? VG_ETOOBIG : 0;
+}
+
+/* --sub NAME=URL: recorded as "NAME.sub" (rec/substream.h). */
+static int add_subs(vg_recorder *r, const struct run_cfg *c)
+{
+    for (unsigned i = 0; i < c->nsub_spec; i++) {
+        const char *spec = c->sub_spec[i], *eq = strchr(spec, '=');
+        const char *main = eq && eq != spec ? camera_url(c, spec, (size_t)(eq - spec)) : NULL;
+        char name[64], url[2048];
+        if (!main || (size_t)(eq - spec) >= sizeof name) {
+            fprintf(stderr, "vigil run: --sub wants NAME=URL for a camera given with --camera NAME=URL\n");
+            return VG_EINVAL;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
+        int rc = sub_with_userinfo(main, eq + 1, url, sizeof url);
+        vg_camera_cfg cc = {.name = name, .url = main};
+        if (!rc)
+            rc = vg_sub_add(r, &cc, url, NULL);
+        sodium_memzero(url, sizeof url);
+        if (rc) {
+            fprintf(stderr, "vigil run: substream of '%s': %s\n", name,
+                    rc == VG_EINVAL ? "invalid URL or name too long" : vg_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int add_cameras(vg_recorder *r, const struct run_cfg *c, unsigned *count)
 {
     int rc = 0;
@@ -308,6 +372,8 @@ static int add_cameras(vg_recorder *r, const struct run_cfg *c, unsigned *count)
         rc = add_url(r, name, eq + 1);
         (*count)++;
     }
+    if (!rc)
+        rc = add_subs(r, c);
     if (rc || !c->urls)
         return rc;
     FILE *f = fopen(c->urls, "re");
@@ -322,9 +388,25 @@ static int add_cameras(vg_recorder *r, const struct run_cfg *c, unsigned *count)
         line[n] = 0;
         if (!n || line[0] == '#')
             continue;
-        char name[64];
+        /* "URL [SUB_URL]": a second URL on the line is the camera's substream. */
+        char *sub = line + strcspn(line, " \t");
+        if (*sub) {
+            *sub++ = 0;
+            sub += strspn(sub, " \t");
+            sub[strcspn(sub, " \t")] = 0;
+        }
+        char name[64], url[2048];
         name_from_url(line, idx, name, sizeof name);
         rc = add_url(r, name, line);
+        if (!rc && *sub) {
+            vg_camera_cfg cc = {.name = name, .url = line};
+            rc = sub_with_userinfo(line, sub, url, sizeof url);
+            if (!rc)
+                rc = vg_sub_add(r, &cc, url, NULL);
+            sodium_memzero(url, sizeof url);
+            if (rc)
+                fprintf(stderr, "vigil run: substream of '%s': %s\n", name, vg_strerror(rc));
+        }
         idx++;
         (*count)++;
     }
@@ -344,6 +426,10 @@ static int add_demo(vg_recorder *r, const struct run_cfg *c, char *clip, int add
     int rc = vg_recorder_add(r, &cc);
     if (rc)
         fprintf(stderr, "vigil run: demo camera: %s\n", vg_strerror(rc));
+    char sub[PATH_MAX];
+    /* Its substream: the smaller clip beside it (assets/demo-sub.mp4), if any. */
+    if (!rc && vg_sub_demo_clip(clip, sub, sizeof sub) == 0 && vg_sub_add(r, &cc, NULL, sub) != 0)
+        vg_warn("main", "demo camera: cannot record its substream");
     return rc;
 }
 
@@ -428,7 +514,7 @@ int vg_cmd_run(int argc, char **argv)
     rc = vg_recorder_new(&ro, &r);
     if (!rc)
         rc = add_cameras(r, &c, &ncams);
-    if (!rc && (c.demo || ncams == 0)) {
+    if (!rc && !c.no_demo && (c.demo || ncams == 0)) {
         rc = add_demo(r, &c, clip, has_key);
         demo = rc == 0;
     }

@@ -90,3 +90,10 @@ const char vg_db_schema_v3_sql[] =
     "DROP TABLE members;\n"
     "ALTER TABLE members_v3 RENAME TO members;\n"
     "UPDATE meta SET v = '3' WHERE k = 'schema_version';\n";
+
+/* Version 5 (camera substreams: docs/design/recorder.md "Substreams").
+ * sub_url: the camera's second, smaller RTSP stream (NULL: none), reached
+ * with the row's credentials and recorded under the same footage key. */
+const char vg_db_schema_v5_sql[] =
+    "ALTER TABLE cameras ADD COLUMN sub_url TEXT;\n"
+    "UPDATE meta SET v = '5' WHERE k = 'schema_version';\n";

@@ -351,7 +351,7 @@ static int site_in_org(const vg_scope *s, int64_t site)
     return ok;
 }
 
-/* Columns: id, name, site_id, url, has_credentials, builtin, footage_pk, has_key. */
+/* Columns: id, name, site_id, url, has_credentials, builtin, footage_pk, has_key, sub_url. */
 static json_t *camera_json(vg_web *w, vg_stmt *st)
 {
     int64_t id = vg_db_int(st, 0);
@@ -384,6 +384,7 @@ static json_t *camera_json(vg_web *w, vg_stmt *st)
         json_object_set_new(o, "status", json_pack("{s:s,s:s}", "state", "offline", "detail",
                             !w->rec ? "no recorder in this process" : pk ? "not recording" : "no footage key yet"));
     }
+    vg_sub_json(w, o, name, vg_db_text(st, 8));
     return o;
 }
 
@@ -397,12 +398,12 @@ static enum MHD_Result h_cameras(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
     if (vg_role_allows(r->ctx.role, VG_ROLE_ADMIN))
         rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT c.id, c.name, c.site_id, c.url, c.rtsp_password IS NOT NULL, "
                            "c.builtin, c.footage_pk, EXISTS(SELECT 1 FROM camera_keys k WHERE k.camera_id = c.id "
-                           "AND k.member_id = ?2) FROM cameras c WHERE c.org_id = ?1 ORDER BY c.name", "i",
+                           "AND k.member_id = ?2), c.sub_url FROM cameras c WHERE c.org_id = ?1 ORDER BY c.name", "i",
                            r->ctx.member_id);
     else
         rc = vg_scope_prep(&r->ctx.scope, &st, "SELECT c.id, c.name, c.site_id, c.url, c.rtsp_password IS NOT NULL, "
                            "c.builtin, c.footage_pk, EXISTS(SELECT 1 FROM camera_keys k WHERE k.camera_id = c.id "
-                           "AND k.member_id = ?2) FROM cameras c WHERE c.org_id = ?1 AND c.id IN "
+                           "AND k.member_id = ?2), c.sub_url FROM cameras c WHERE c.org_id = ?1 AND c.id IN "
                            "(SELECT camera_id FROM member_cameras WHERE member_id = ?2 UNION "
                            "SELECT camera_id FROM camera_keys WHERE member_id = ?2) ORDER BY c.name", "i",
                            r->ctx.member_id);
@@ -413,8 +414,8 @@ static enum MHD_Result h_cameras(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
 }
 
 typedef struct cam_in {
-    const char *name, *url, *user, *pass;
-    int has_site, has_user, has_pass;
+    const char *name, *url, *user, *pass, *sub_url;
+    int has_site, has_user, has_pass, has_sub;
     int64_t site;
 } cam_in;
 
@@ -428,6 +429,12 @@ static int parse_camera(json_t *b, const vg_scope *s, cam_in *in, int partial)
     in->pass = jstr(b, "password");
     in->has_user = json_object_get(b, "username") != NULL;
     in->has_pass = json_object_get(b, "password") != NULL;
+    /* sub_url: like url (no userinfo: the row's credentials serve both); "" or null clears it. */
+    in->sub_url = jstr(b, "sub_url");
+    in->has_sub = json_object_get(b, "sub_url") != NULL;
+    if (in->has_sub && !json_is_null(json_object_get(b, "sub_url")) &&
+        (!in->sub_url || (in->sub_url[0] && !camera_url_ok(in->sub_url)))) return VG_EINVAL;
+    if (in->sub_url && !in->sub_url[0]) in->sub_url = NULL;
     if ((!partial || in->name) && !vg_name_ok(in->name, VG_NAME_MAX)) return VG_EINVAL;
     if ((!partial || in->url) && !camera_url_ok(in->url)) return VG_EINVAL;
     if ((in->has_user && !in->user) || (in->user && strlen(in->user) > 256)) return VG_EINVAL;
@@ -455,8 +462,8 @@ static enum MHD_Result h_camera_add(vg_web *w, vg_req *r, json_t *b, struct MHD_
     cam_in in;
     if (!b || parse_camera(b, &r->ctx.scope, &in, 0)) return bad(c, "bad_input");
     int rc = vg_scope_run(&r->ctx.scope, "INSERT INTO cameras(org_id, site_id, name, url, rtsp_user, rtsp_password, "
-                          "created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", "ntttti", in.site, in.name, in.url,
-                          in.user, in.pass, vg_web_now());
+                          "created, sub_url) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", "ntttti" "t", in.site, in.name,
+                          in.url, in.user, in.pass, vg_web_now(), in.sub_url);
     int64_t id = vg_db_last_id(w->db);
     if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_CONFLICT, "exists");
     if (rc) return server_error(c);
@@ -469,22 +476,24 @@ static enum MHD_Result h_camera_edit(vg_web *w, vg_req *r, json_t *b, struct MHD
 {
     cam_in in;
     if (!b || parse_camera(b, &r->ctx.scope, &in, 1)) return bad(c, "bad_input");
-    if (in.url && is_builtin(&r->ctx.scope, r->id)) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "builtin");
+    if ((in.url || in.has_sub) && is_builtin(&r->ctx.scope, r->id))
+        return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "builtin");
     /* COALESCE keeps fields the request leaves out; credentials are replaced
      * only when given (an empty string clears them). */
     int rc = vg_scope_run(&r->ctx.scope,
         "UPDATE cameras SET name = COALESCE(?3, name), url = COALESCE(?4, url), "
         "site_id = CASE WHEN ?5 THEN ?6 ELSE site_id END, "
         "rtsp_user = CASE WHEN ?7 THEN NULLIF(?8, '') ELSE rtsp_user END, "
-        "rtsp_password = CASE WHEN ?9 THEN NULLIF(?10, '') ELSE rtsp_password END "
-        "WHERE org_id = ?1 AND id = ?2", "ittinitit", r->id, in.name, in.url,
+        "rtsp_password = CASE WHEN ?9 THEN NULLIF(?10, '') ELSE rtsp_password END, "
+        "sub_url = CASE WHEN ?11 THEN ?12 ELSE sub_url END "
+        "WHERE org_id = ?1 AND id = ?2", "ittinitit" "it", r->id, in.name, in.url,
         (int64_t)(json_object_get(b, "site_id") != NULL), in.site, (int64_t)in.has_user, in.user,
-        (int64_t)in.has_pass, in.pass);
+        (int64_t)in.has_pass, in.pass, (int64_t)in.has_sub, in.sub_url);
     if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_CONFLICT, "exists");
     if (rc) return server_error(c);
     if (vg_db_changes(w->db) != 1) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
     json_t *d = json_pack("{s:I}", "id", (json_int_t)r->id);
-    const char *keys[] = {"name", "url", "site_id", "username", "password"};
+    const char *keys[] = {"name", "url", "site_id", "username", "password", "sub_url"};
     json_t *changed = json_array();
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (json_object_get(b, keys[i])) json_array_append_new(changed, json_string(keys[i]));

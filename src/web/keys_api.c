@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "rec/recorder.h"
+#include "rec/substream.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -101,6 +102,7 @@ typedef struct cam_row {
     int found, builtin, has_pk;
     uint8_t pk[VG_PK_LEN];
     char url[1100];
+    char sub_url[1100];  /* "" when the camera has no substream */
     char *user, *pass;   /* owned, wiped */
 } cam_row;
 
@@ -117,9 +119,9 @@ static int load_row(vg_db *db, const vg_scope *s, int64_t id, cam_row *c)
 {
     vg_stmt *st;
     memset(c, 0, sizeof *c);
-    int rc = s ? vg_scope_prep(s, &st, "SELECT builtin, footage_pk, url, rtsp_user, rtsp_password FROM cameras "
+    int rc = s ? vg_scope_prep(s, &st, "SELECT builtin, footage_pk, url, rtsp_user, rtsp_password, sub_url FROM cameras "
                                "WHERE org_id = ?1 AND id = ?2", "i", id)
-               : vg_db_prep(db, &st, "SELECT builtin, footage_pk, url, rtsp_user, rtsp_password FROM cameras "
+               : vg_db_prep(db, &st, "SELECT builtin, footage_pk, url, rtsp_user, rtsp_password, sub_url FROM cameras "
                             "WHERE id = ?1", "i", id);
     if (rc) return rc;
     if (vg_db_step(st) == 1) {
@@ -131,6 +133,7 @@ static int load_row(vg_db *db, const vg_scope *s, int64_t id, cam_row *c)
         snprintf(c->url, sizeof c->url, "%s", vg_db_text(st, 2) ? vg_db_text(st, 2) : "");
         c->user = dup_wipeable(vg_db_text(st, 3));
         c->pass = dup_wipeable(vg_db_text(st, 4));
+        snprintf(c->sub_url, sizeof c->sub_url, "%s", vg_db_text(st, 5) ? vg_db_text(st, 5) : "");
     }
     vg_db_done(st);
     return 0;
@@ -146,18 +149,26 @@ static void apply_row(vg_web *w, int64_t id, const cam_row *c)
         if (vg_recorder_has(w->rec, name)) {
             if (vg_recorder_set_key(w->rec, name, c->pk) == 0)
                 vg_info("web", "demo camera: recording to its own footage key from now on");
+            vg_sub_set_key(w->rec, name, c->pk);
             return;
         }
         vg_camera_cfg cfg = {.name = name, .file = w->demo_clip, .footage_pk = c->pk};
         int rc = vg_recorder_add(w->rec, &cfg);
         if (rc) vg_warn("web", "demo camera: cannot record: %s", vg_strerror(rc));
+        char sub[sizeof w->demo_clip];
+        if (!rc && vg_sub_demo_clip(w->demo_clip, sub, sizeof sub) == 0 && vg_sub_add(w->rec, &cfg, NULL, sub))
+            vg_warn("web", "demo camera: cannot record its substream");
         return;
     }
     if (vg_recorder_has(w->rec, name)) vg_recorder_remove(w->rec, name);
+    vg_sub_remove(w->rec, name);
     if (!c->found || !c->has_pk || strncmp(c->url, "rtsp", 4) != 0) return;
     vg_camera_cfg cfg = {.name = name, .url = c->url, .user = c->user, .password = c->pass, .footage_pk = c->pk};
     int rc = vg_recorder_add(w->rec, &cfg);
     if (rc) vg_warn("web", "camera %" PRId64 ": cannot record: %s", id, vg_strerror(rc));
+    /* The substream: same credentials, key and retention (rec/substream.h). */
+    if (!rc && strncmp(c->sub_url, "rtsp", 4) == 0 && (rc = vg_sub_add(w->rec, &cfg, c->sub_url, NULL)) != 0)
+        vg_warn("web", "camera %" PRId64 ": cannot record its substream: %s", id, vg_strerror(rc));
 }
 
 void vg_cam_sync(vg_web *w, const vg_scope *s, int64_t id)

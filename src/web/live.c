@@ -234,12 +234,13 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-static void initial_state(vg_viewer *v, view_cam *vc)
+static void initial_state(vg_viewer *v, view_cam *vc, const char *stream)
 {
     vg_cam_status cs;
-    char js[256];
+    char js[400];   /* detail (< 128 bytes, JSON-escaped) and the rest */
     if (vg_recorder_status(v->w->rec, vc->name, &cs) != 0) return;
-    json_t *o = json_pack("{s:s,s:s}", "state", cs.state, "detail", cs.detail);
+    /* "stream" tells the browser which of the camera's streams it gets. */
+    json_t *o = json_pack("{s:s,s:s,s:s}", "state", cs.state, "detail", cs.detail, "stream", stream);
     char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!t) return;
@@ -256,12 +257,19 @@ enum MHD_Result vg_h_live(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection
     if (!w->rec) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &a);
     if (a.bad || a.n == 0) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_camera");
+    /* stream=sub: each camera's substream where it has one (the grid);
+     * stream=main or none: the main streams (docs/design/live.md). */
+    const char *sv = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "stream");
+    if (sv && strcmp(sv, "main") != 0 && strcmp(sv, "sub") != 0)
+        return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_stream");
+    int want_sub = sv && strcmp(sv, "sub") == 0, is_sub[MAX_CAMS];
     char names[MAX_CAMS][64];
     for (unsigned i = 0; i < a.n; i++) {
         int rc = vg_cam_access(w, r, a.ids[i], "live", names[i]);
         if (rc == VG_ENOTFOUND) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
         if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "no_key");
         if (rc) return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+        is_sub[i] = vg_sub_live_pick(w, names[i], want_sub, names[i]);
     }
     vg_viewer *v = calloc(1, sizeof *v);
     if (!v) return MHD_NO;
@@ -283,9 +291,10 @@ enum MHD_Result vg_h_live(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection
         snprintf(vc->name, sizeof vc->name, "%s", names[i]);
         vc->sub.cb = on_live;
         vc->sub.arg = vc;
-        initial_state(v, vc);
+        initial_state(v, vc, is_sub[i] ? "sub" : "main");
         vc->subscribed = vg_recorder_live_subscribe(w->rec, vc->name, &vc->sub) == 0;
-        vg_api_audit(r, "live.view", json_pack("{s:I}", "camera", (json_int_t)vc->id));
+        vg_api_audit(r, "live.view", json_pack("{s:I,s:s}", "camera", (json_int_t)vc->id, "stream",
+                                               is_sub[i] ? "sub" : "main"));
     }
     vg_web_headers(resp, 0);
     MHD_add_response_header(resp, "Content-Type", "application/octet-stream");

@@ -105,6 +105,14 @@ int vg_cam_access(vg_web *w, const vg_req *r, int64_t cam, const char *what, cha
 /* The app camera (in the caller's organization) whose store name is name; 0 if none. */
 int64_t vg_cam_by_store_name(const vg_req *r, const char *name);
 
+/* sub_api.c: substreams. Sets "sub_url" and "sub_status" (null when the
+ * recorder has no substream for store_name) on a camera object. */
+void vg_sub_json(vg_web *w, json_t *o, const char *store_name, const char *sub_url);
+/* The stream a live viewer of store_name gets: its substream when want_sub and
+ * one is recorded (returns 1), else the main stream (returns 0). out may be
+ * store_name itself. */
+int vg_sub_live_pick(vg_web *w, const char *store_name, int want_sub, char out[64]);
+
 /* keys_api.c, playback.c, live.c: route handlers */
 enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_key_get(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
