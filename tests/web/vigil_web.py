@@ -218,7 +218,7 @@ def login(server, m, code=True):
 
 def operator_setup_token(server, data=None):
     """Runs `vigil operator setup` on the server's data dir; returns (exit code, token or None, output)."""
-    p = subprocess.run([VIGIL, "operator", "setup", "--data", data or server.data, "--origin", server.origin],
+    p = subprocess.run([VIGIL, "operator", "setup", "--data", data or getattr(server, "data", os.path.join(server.dir, "data")), "--origin", server.origin],
                        capture_output=True, text=True, env=sanitizer_env(), timeout=60)
     assert_sanitizer_clean(p.stderr, "vigil operator setup")
     m = re.search(r"#setup=([A-Za-z0-9_-]{43})", p.stdout)
