@@ -248,3 +248,26 @@ def test_only_a_members_own_credentials_open_a_session():
     # No impersonation-shaped route exists.
     routes = open(os.path.join(ROOT, "src", "web", "platform.c")).read()
     assert not re.search(r"impersonat|act_as|login_as|/session", routes, re.I)
+
+
+def test_email_is_one_account_in_the_whole_vigil(srv, op):
+    """docs/design/tenancy.md "Emails": an address in use in one organization
+    cannot join another; inviting it reveals nothing to the inviter."""
+    opc, _ = op
+    a_c, a_owner, _ = create_org(srv, opc, "Email A", Member("shared-owner@a.example"))
+    b_c, b_owner, _ = create_org(srv, opc, "Email B", Member("owner@emailb.example"))
+    st, inv = b_c.call("POST", "/api/members", {"email": "shared-owner@a.example", "role": "viewer"})
+    assert st == 201
+    st, js = srv.client().call("POST", "/api/setup/invite", dict(Member("shared-owner@a.example").keys(),
+                                                                 token=inv["token"]))
+    assert st == 400
+    st, ms = b_c.call("GET", "/api/members")
+    assert "shared-owner@a.example" not in str(ms)
+    # The member of A is untouched and still signs in to A.
+    c, st, me = login(srv, a_owner)
+    assert st == 200 and me["org"]["name"] == "Email A"
+    # Nor can a platform account take a tenant member's address.
+    st, inv = opc.call("POST", "/api/platform/members", {"email": "shared-owner@a.example", "role": "support"})
+    st, js = srv.client().call("POST", "/api/setup/invite", dict(Member("shared-owner@a.example").keys(),
+                                                                 token=inv["token"]))
+    assert st == 400
