@@ -50,7 +50,7 @@ function orgRow(o, out, reload) {
     h('td', { text: size(o.storage_bytes) }),
     h('td', {}, h('span', { class: 'ok', text: `${o.health.recording} recording` }), ' · ',
       h('span', { class: o.health.offline ? 'warnc' : 'muted', text: `${o.health.offline} offline` })),
-    h('td', {}, quota, h('button', { type: 'button', class: 'secondary', text: 'Set', onclick: setQuota })),
+    h('td', {}, quota, h('button', { type: 'button', class: 'secondary', text: 'Set', 'aria-label': `Set the camera quota of ${o.name}`, onclick: setQuota })),
     h('td', {}, h('button', { type: 'button', class: suspended ? 'secondary' : 'danger', text: suspended ? 'Resume' : 'Suspend',
       'aria-label': `${suspended ? 'Resume' : 'Suspend'} ${o.name}`, onclick: toggle }),
       o.awaiting_owner ? h('button', { type: 'button', class: 'secondary', text: 'New setup link', onclick: newLink }) : null));
