@@ -7,9 +7,11 @@
 #include "auth/totp.h"
 #include "core/err.h"
 #include "db/db.h"
+#include "db/schema.h"
 #include "vg_test.h"
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,11 +174,53 @@ static void t_bound_token(void)
     close_all();
 }
 
+/* A version-3 database (as the previous release left it) with an
+ * organization, a member, an invitation and a setup token opens as version
+ * 4 with all of them kept and the new columns usable. */
+static void t_migrate_v3(void)
+{
+    char path[128];
+    sqlite3 *h;
+    snprintf(dir, sizeof dir, "/tmp/vg_test_ten.XXXXXX");
+    if (!mkdtemp(dir)) abort();
+    snprintf(path, sizeof path, "%s/app.db", dir);
+    CHECK_EQ(sqlite3_open(path, &h), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(h, vg_db_schema_sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(h, vg_db_schema_v2_sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(h, vg_db_schema_v3_sql, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(h,
+        "INSERT INTO organizations(id, name, created, uid) VALUES(1, 'Old', 1, x'01');"
+        "INSERT INTO members(id, org_id, email, role, salt, auth_hash, public_key, wrapped_sk, created) "
+        "VALUES(1, 1, 'o@old.example', 'owner', x'00', x'00', x'00', x'00', 1);"
+        "INSERT INTO invitations(org_id, token_hash, email, role, inviter_id, created, expires) "
+        "VALUES(1, x'aa', 'v@old.example', 'viewer', 1, 1, 2);"
+        "INSERT INTO setup_tokens(token_hash, expires) VALUES(x'bb', 5);", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_EQ(vg_db_open(path, &db), 0);
+    vg_stmt *st;
+    CHECK_EQ(vg_db_prep(db, &st, "SELECT (SELECT v FROM meta WHERE k = 'schema_version'), "
+                        "(SELECT email FROM invitations WHERE org_id = 1), (SELECT purpose FROM setup_tokens), "
+                        "(SELECT max_cameras IS NULL FROM organizations WHERE id = 1)", ""), 0);
+    CHECK_EQ(vg_db_step(st), 1);
+    CHECK(strcmp(vg_db_text(st, 0), "4") == 0);
+    CHECK(strcmp(vg_db_text(st, 1), "v@old.example") == 0);
+    CHECK(strcmp(vg_db_text(st, 2), "tenant") == 0);
+    CHECK_EQ(vg_db_int(st, 3), 1);
+    vg_db_done(st);
+    CHECK_EQ(vg_db_run(db, "INSERT INTO invitations(org_id, token_hash, email, role, inviter_id, created, expires) "
+                       "VALUES(1, x'cc', 's@old.example', 'support', 1, 1, 2)", ""), 0);
+    CHECK(vg_db_run(db, "INSERT INTO invitations(org_id, token_hash, email, role, inviter_id, created, expires) "
+                    "VALUES(1, x'dd', 'x@old.example', 'owner', 1, 1, 2)", "") != 0);
+    if (vg_auth_new(db, dir, &au)) abort();
+    close_all();
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
     RUN(t_role_matrix);
     RUN(t_platform_setup);
     RUN(t_bound_token);
+    RUN(t_migrate_v3);
     return vg_test_done();
 }
