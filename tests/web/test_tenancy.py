@@ -62,7 +62,7 @@ QUERIES = {
     "GET /api/login/params": "?email=nobody@example.com",
 }
 # Calls that destroy their target get a fresh one each time they may succeed.
-DESTRUCTIVE = {"DELETE /api/members/{id}", "DELETE /api/cameras/{id}"}
+DESTRUCTIVE = {"DELETE /api/members/{id}", "DELETE /api/cameras/{id}", "DELETE /api/platform/members/{id}"}
 # Walked last: it ends the caller's session.
 LAST = {"POST /api/logout"}
 
@@ -142,17 +142,23 @@ class World:
                         "b_owner": self.b_owner, "operator": self.op, "support": self.sup, "anon": None}
         self.owner_of = {"A": self.a_c, "B": self.b_c}
         self.org_id = {"A": self.org_a, "B": self.org_b}
-        st, pm = self.op_c.call("GET", "/api/platform/members")
-        self.pmember = pm["members"][-1]["id"]
+        self.pmember = self.pmember_id(self.sup.email)
         self.n_victims = 0
+
+    def pmember_id(self, email):
+        st, pm = self.op_c.call("GET", "/api/platform/members")
+        return [m["id"] for m in pm["members"] if m["email"] == email][0]
 
     def fresh(self, kind, org):
         """A new object of `kind` in org, for a call that will destroy it."""
         self.n_victims += 1
-        c = self.owner_of[org]
+        c = self.owner_of.get(org)
         if kind == "member":
             _, m = invite_member(self.srv, c, "gone%d@%s-corp.example" % (self.n_victims, org.lower()), "viewer")
             return m.id
+        if kind == "pmember":
+            _, m = create_support(self.srv, self.op_c, "gone%d@vendor.example" % self.n_victims)
+            return self.pmember_id(m.email)
         st, js = c.call("POST", "/api/cameras", {"name": "gone-%d" % self.n_victims, "url": "rtsp://10.8.8.8/x"})
         assert st == 201
         return js["id"]
@@ -239,12 +245,12 @@ def test_walk_every_route(srv, world):
             targets = [(None, home if home in ("A", "B") else "A", None)]
             if kind or "{cam}" in json.dumps(BODIES.get(k)) + QUERIES.get(k, ""):
                 targets = []
-                for org in ("A", "B"):
+                for org in (("P",) if kind == "pmember" else ("A", "B")):
                     for i in world.ids(kind or "camera", org):
                         targets.append((i, org, i if (kind or "camera") == "camera" else None))
             for id_, org, cam in targets:
                 own = org == home
-                if k in DESTRUCTIVE and ok and own and kind in ("member", "camera"):
+                if k in DESTRUCTIVE and ok and own and kind in ("member", "camera", "pmember"):
                     id_ = world.fresh(kind, org)
                     cam = id_ if kind == "camera" else cam
                 st, js = call(world, ident, r, id_ if kind else None, cam)
