@@ -9,7 +9,7 @@ org B substituted into `{id}`. The test asserts:
   * the exact set each identity passes (ALLOWED: by the route's min_role, or
     by "METHOD /path" for a single route), every other call refused by the
     pipeline with 401 (no session) or 403;
-  * a call with the other organization's id never succeeds (no 2xx) and no
+  * a call with the other organization's id is refused (401/403/404) and no
     response to anyone carries another organization's private data (member
     emails, camera names and URLs, site names), checked in every body;
   * the platform identities (operator, support) and the anonymous caller
@@ -263,8 +263,13 @@ def test_walk_every_route(srv, world):
                     continue
                 if pipeline_refused(st, js):
                     failures.append("should be admitted: " + where)
-                if (kind or cam) and not own and IDENTITIES[ident] in ("A", "B") and 200 <= st < 300:
-                    failures.append("another organization's id succeeded: " + where)
+                # Another organization's id: refused as if it did not exist. (503: the
+                # footage routes under `vigil serve`, which has no recorder; with one they
+                # answer 404, tests/web/test_tenancy_recorder.py.) A 400 here means the
+                # route checks its body before the id: give it a body in BODIES.
+                if (kind or cam) and not own and IDENTITIES[ident] in ("A", "B") and not (
+                        st in (401, 403, 404) or (st == 503 and (js or {}).get("error") == "no_recorder")):
+                    failures.append("another organization's id not refused with 401/403/404: " + where)
                 found = leaks(world, ident, js, None)
                 if found:
                     failures.append("leak %s: %s" % (found, where))
