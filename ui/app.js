@@ -7,6 +7,7 @@ import * as pages from './pages.js';
 import { live } from './live.js';
 import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
+import { platform } from './platform.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -30,6 +31,8 @@ export function toast(msg) {
 
 const ROLE = { viewer: 1, admin: 2, owner: 3 };
 export const atLeast = (role) => state.me && ROLE[state.me.role] >= ROLE[role];
+// Operators and support accounts belong to the platform: never a tenant page.
+const onPlatform = () => state.me && (state.me.role === 'operator' || state.me.role === 'support');
 
 function render(node, { narrow = false, wide = false, title = '' } = {}) {
   const main = document.getElementById('main');
@@ -48,7 +51,8 @@ function shell(show) {
   document.getElementById('who').textContent = `${state.me.email} · ${state.me.role}`;
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
   for (const a of document.querySelectorAll('#nav a')) {
-    a.hidden = a.dataset.minRole ? !atLeast(a.dataset.minRole) : false;
+    a.hidden = onPlatform() ? a.dataset.platform !== state.me.role
+      : a.dataset.platform ? true : a.dataset.minRole ? !atLeast(a.dataset.minRole) : false;
     if (a.dataset.page === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
 }
@@ -79,8 +83,8 @@ async function route() {
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
   const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback };
-  const page = table[name] || pages.cameras;
+  const table = onPlatform() ? { platform } : { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback };
+  const page = table[name] || (onPlatform() ? platform : pages.cameras);
   shell(true);
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }
   catch (e) {

@@ -91,6 +91,28 @@ const char vg_db_schema_v3_sql[] =
     "ALTER TABLE members_v3 RENAME TO members;\n"
     "UPDATE meta SET v = '3' WHERE k = 'schema_version';\n";
 
+/* Version 4 (tenancy: docs/design/tenancy.md). max_cameras: the operator's
+ * quota for an organization (NULL: none). A setup token may be bound to an
+ * organization the operator created (org_id; its first member becomes the
+ * owner) or create the platform organization (purpose 'platform'); an
+ * unbound 'tenant' token is the first-start link. invitations is rebuilt (a
+ * CHECK cannot be widened) so operators can invite support accounts and
+ * operators into the platform organization. */
+const char vg_db_schema_v4_sql[] =
+    "ALTER TABLE organizations ADD COLUMN max_cameras INTEGER;\n"
+    "ALTER TABLE setup_tokens ADD COLUMN org_id INTEGER REFERENCES organizations(id);\n"
+    "ALTER TABLE setup_tokens ADD COLUMN purpose TEXT NOT NULL DEFAULT 'tenant'\n"
+    "  CHECK(purpose IN('tenant','platform'));\n"
+    "CREATE TABLE invitations_v4(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  token_hash BLOB NOT NULL UNIQUE, email TEXT NOT NULL,\n"
+    "  role TEXT NOT NULL CHECK(role IN('admin','viewer','support','operator')),\n"
+    "  inviter_id INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,\n"
+    "  used INTEGER NOT NULL DEFAULT 0);\n"
+    "INSERT INTO invitations_v4 SELECT * FROM invitations;\n"
+    "DROP TABLE invitations;\n"
+    "ALTER TABLE invitations_v4 RENAME TO invitations;\n"
+    "UPDATE meta SET v = '4' WHERE k = 'schema_version';\n";
 /* Version 5 (camera substreams: docs/design/recorder.md "Substreams").
  * sub_url: the camera's second, smaller RTSP stream (NULL: none), reached
  * with the row's credentials and recorded under the same footage key. */

@@ -35,6 +35,7 @@ static const struct {
     {"/archive.js", "archive.js", "text/javascript; charset=utf-8"},
     {"/segsig.js", "segsig.js", "text/javascript; charset=utf-8"},
     {"/playback.js", "playback.js", "text/javascript; charset=utf-8"},
+    {"/platform.js", "platform.js", "text/javascript; charset=utf-8"},
     {"/blocklist.txt", "blocklist.txt", "text/plain; charset=utf-8"},
     {"/favicon.svg", "favicon.svg", "image/svg+xml"},
     {"/vendor/libsodium-wrappers.mjs", "vendor/libsodium-wrappers.mjs", "text/javascript; charset=utf-8"},

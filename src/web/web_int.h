@@ -112,6 +112,10 @@ void vg_sub_json(vg_web *w, json_t *o, const char *store_name, const char *sub_u
  * one is recorded (returns 1), else the main stream (returns 0). out may be
  * store_name itself. */
 int vg_sub_live_pick(vg_web *w, const char *store_name, int want_sub, char out[64]);
+/* platform.c: the operator's routes (docs/design/tenancy.md) */
+const vg_web_route *vg_platform_routes(size_t *n);
+/* Whether the organization may add one more camera (its operator quota). */
+int vg_platform_quota_ok(const vg_scope *s);
 
 /* keys_api.c, playback.c, live.c: route handlers */
 enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
