@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   # build
   build-essential pkg-config clang libclang-rt-14-dev
-  libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libssl-dev
+  libsodium-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libcbor-dev
   # tests: real cameras (gst-rtsp-server), file checks (ffprobe), runner
   ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libFuzzer: the WebAuthn parsers that see a browser's bytes before any
+ * signature is checked: CBOR walking, authenticatorData, COSE keys,
+ * clientDataJSON, and both ceremonies end to end. The first input byte picks
+ * how the rest is split between the fields. */
+#include "auth/webauthn.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const uint8_t chal[VG_WA_CHALLENGE_LEN];
+    static const char *origins[] = {"https://localhost:8443"};
+    const vg_wa_expect e = {chal, origins, 1, 0};
+    vg_wa_authdata ad;
+    vg_wa_cred cred;
+    size_t len;
+    int alg;
+    char rp[64];
+    uint32_t count;
+    int uv;
+    (void)vg_wa_cbor_item_len(data, size, &len);
+    (void)vg_wa_authdata_parse(data, size, &ad);
+    (void)vg_wa_cose_parse(data, size, &alg);
+    (void)vg_wa_client_data_check(data, size, "webauthn.get", &e, rp, sizeof rp);
+    if (size < 2) return 0;
+    size_t cut = (size_t)data[0] * (size - 1) / 255, cut2 = cut + (size - 1 - cut) / 2;
+    const uint8_t *a = data + 1, *b = data + 1 + cut, *c = data + 1 + cut2;
+    (void)vg_wa_register(a, cut, b, size - 1 - cut, &e, &cred);
+    (void)vg_wa_assert(a, cut, b, cut2 - cut, c, size - 1 - cut2, c, size - 1 - cut2, &e, &count, &uv);
+    (void)vg_wa_verify_sig(a, cut, b, cut2 - cut, c, size - 1 - cut2);
+    return 0;
+}
