@@ -14,6 +14,7 @@
  *  5. Owners and admins cannot exist without TOTP (checked at creation). */
 #include "auth/auth.h"
 #include "auth/audit.h"
+#include "auth/mfa.h"
 #include "auth/totp.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -394,13 +395,16 @@ static int check_credentials(vg_auth *a, const member_row *m, const uint8_t key[
     khash(a->k_auth, key, 32, h);
     int ok = sodium_memcmp(h, m->auth_hash, 32) == 0 && m->active;
     sodium_memzero(h, sizeof h);
-    if (m->has_totp) {
+    /* The organization's policy picks the second factor (auth/mfa.h). */
+    int factor = vg_mfa_factor(a->db, m->org, m->id, m->role, m->has_totp, code && *code);
+    if (factor == VG_MFA_TOTP) {
         if (vg_totp_verify(m->totp, 20, now, code, m->last_step, &step)) ok = 0;
-    } else if (m->role >= VG_ROLE_ADMIN) {
-        ok = 0;   /* invariant 5; never reached with a consistent database */
+    } else if (factor == VG_MFA_REFUSE) {
+        ok = 0;   /* invariant 5: no allowed second factor */
     }
     if (!ok) return VG_EAUTH;
-    if (!m->has_totp) return 0;
+    if (factor == VG_MFA_WEBAUTHN) return VG_AUTH_NEED_WEBAUTHN;
+    if (factor != VG_MFA_TOTP) return 0;
     return vg_db_run(a->db, "UPDATE members SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1",
                      "ii", step, m->id);
 }
@@ -430,6 +434,11 @@ int vg_auth_login(vg_auth *a, const char *email, const uint8_t auth_key[VG_AUTH_
             vg_scope s = {a->db, m.org};
             (void)vg_audit_add(&s, m.id, em, "login.fail", "{}", addr, now * 1000);
         }
+    }
+    if (rc == VG_AUTH_NEED_WEBAUTHN) {
+        ctx_fill(ctx, a->db, m.org, m.id, m.role, em, addr);
+        sodium_memzero(&m, sizeof m);
+        return rc;
     }
     if (!rc) rc = session_open(a, m.org, m.id, now, addr, sid_out, sidsz);
     if (!rc) {
@@ -590,4 +599,39 @@ int vg_auth_invite_accept(vg_auth *a, const char *token, const vg_member_keys *k
     rc = accept_tx(a, th, k, now, addr, sid_out, sidsz, ctx);
     if (rc) { vg_db_rollback(a->db); return rc; }
     return vg_db_commit(a->db);
+}
+
+/* ---- for the second step of a login (mfa.c) ------------------------------------ */
+
+int vg_auth_throttle(vg_auth *a, const char *email, const char *addr, int64_t now, int *retry_after)
+{
+    char kacct[VG_EMAIL_MAX + 8], kaddr[80];
+    int rc;
+    snprintf(kaddr, sizeof kaddr, "ip:%s", addr ? addr : "");
+    if ((rc = throttle_check(a, kaddr, now, retry_after))) return rc;
+    if (!email) return 0;
+    snprintf(kacct, sizeof kacct, "a:%s", email);
+    return throttle_check(a, kacct, now, retry_after);
+}
+
+void vg_auth_throttle_fail(vg_auth *a, const char *email, const char *addr, int64_t now)
+{
+    char kacct[VG_EMAIL_MAX + 8], kaddr[80];
+    snprintf(kaddr, sizeof kaddr, "ip:%s", addr ? addr : "");
+    throttle_fail(a, kaddr, now);
+    if (!email) return;
+    snprintf(kacct, sizeof kacct, "a:%s", email);
+    throttle_fail(a, kacct, now);
+}
+
+int vg_auth_session_begin(vg_auth *a, int64_t org, int64_t member, enum vg_role role, const char *email,
+                          const char *addr, int64_t now, char *sid_out, size_t sidsz, vg_ctx *ctx)
+{
+    char kacct[VG_EMAIL_MAX + 8];
+    int rc = session_open(a, org, member, now, addr, sid_out, sidsz);
+    if (rc) return rc;
+    snprintf(kacct, sizeof kacct, "a:%s", email ? email : "");
+    (void)vg_db_run(a->db, "DELETE FROM throttle WHERE key = ?1", "t", kacct);
+    ctx_fill(ctx, a->db, org, member, role, email, addr);
+    return 0;
 }

@@ -103,7 +103,11 @@ int vg_auth_setup(vg_auth *a, const char *token, const char *org_name, const cha
  * whether an account exists. */
 int vg_auth_login_salt(vg_auth *a, const char *email, uint8_t salt[VG_SALT_LEN]);
 /* VG_EAUTH: wrong email/key/TOTP (one answer for all). VG_EAGAIN: throttled,
- * *retry_after seconds (checked before the credentials). */
+ * *retry_after seconds (checked before the credentials).
+ * VG_AUTH_NEED_WEBAUTHN: the password was right and the member's second
+ * factor is a security key: no session yet, ctx names the member, and the
+ * login goes on with an assertion (auth/mfa.h). */
+#define VG_AUTH_NEED_WEBAUTHN 1
 int vg_auth_login(vg_auth *a, const char *email, const uint8_t auth_key[VG_AUTH_KEY_LEN],
                   const char *totp_code, const char *addr, int64_t now,
                   char *sid_out, size_t sidsz, vg_ctx *ctx, int *retry_after);
@@ -124,5 +128,13 @@ typedef struct vg_invite_info {
 int vg_auth_invite_info(vg_auth *a, const char *token, int64_t now, vg_invite_info *info);
 int vg_auth_invite_accept(vg_auth *a, const char *token, const vg_member_keys *k, int64_t now,
                           const char *addr, char *sid_out, size_t sidsz, vg_ctx *ctx);
+
+/* For the second step of a login (auth/mfa.c). email NULL: the address only.
+ * vg_auth_session_begin opens the session, clears the account's throttle
+ * rows and fills ctx; the caller audits the login. */
+int vg_auth_throttle(vg_auth *a, const char *email, const char *addr, int64_t now, int *retry_after);
+void vg_auth_throttle_fail(vg_auth *a, const char *email, const char *addr, int64_t now);
+int vg_auth_session_begin(vg_auth *a, int64_t org, int64_t member, enum vg_role role, const char *email,
+                          const char *addr, int64_t now, char *sid_out, size_t sidsz, vg_ctx *ctx);
 
 #endif

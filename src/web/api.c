@@ -216,6 +216,7 @@ static enum MHD_Result h_login(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
                            sid, sizeof sid, &r->ctx, &retry);
     sodium_memzero(key, sizeof key);
     if (rc == VG_EAGAIN) return vg_reply_retry(c, retry);
+    if (rc == VG_AUTH_NEED_WEBAUTHN) return vg_webauthn_login_begin(w, r, c);   /* webauthn_api.c */
     return session_result(w, r, c, rc, MHD_HTTP_UNAUTHORIZED, "bad_credentials", MHD_HTTP_OK, sid);
 }
 
@@ -537,6 +538,12 @@ static enum MHD_Result h_audit(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
     json_t *o = json_pack("{s:o,s:s,s:b}", "entries", arr, "head", hex, "verified", vrc == 0);
     if (vrc) json_object_set_new(o, "first_bad_seq", json_integer(bad_seq));
     return vg_reply_json(c, MHD_HTTP_OK, o);
+}
+
+enum MHD_Result vg_api_session_result(vg_web *w, vg_req *r, struct MHD_Connection *c, int rc, unsigned auth_status,
+                                      const char *auth_error, unsigned ok_status, char *sid)
+{
+    return session_result(w, r, c, rc, auth_status, auth_error, ok_status, sid);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */

@@ -94,6 +94,7 @@ static int match_id(const char *url, const char *prefix, const char *suffix, int
  * every table alike. */
 static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_api_routes,
+    vg_webauthn_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */
