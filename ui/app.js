@@ -7,6 +7,7 @@ import * as pages from './pages.js';
 import { live } from './live.js';
 import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
+import { security } from './security.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -79,7 +80,7 @@ async function route() {
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
   const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback };
+  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback, security };
   const page = table[name] || pages.cameras;
   shell(true);
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }

@@ -6,6 +6,7 @@ import { b64, unb64, deriveKeys, newMemberKeys, newRecoveryKey, unwrapSecretKey,
 import { checkPassword } from './password.js';
 import { cameraKeys, createCameraKey, shareCamera, keyFingerprint } from './camkeys.js';
 import { base32, otpauthUri, grouped } from './totp.js';
+import { assertKey, webauthnErrorText } from './security.js';
 
 const field = (label, attrs, hint) => {
   const id = attrs.id || `f-${attrs.name}`;
@@ -160,7 +161,7 @@ export async function login(email) {
     field('Email', { name: 'email', type: 'email', autocomplete: 'username', required: true, value: email || '' }),
     field('Password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
     field('Authenticator code', { name: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6 },
-      'Required for owners and admins, and for anyone who set up an authenticator app.'),
+      'Leave empty to use your security key. Owners and admins need a key or, where allowed, this code.'),
     h('button', { type: 'submit', text: 'Sign in' }), err);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault(); err.textContent = '';
@@ -174,11 +175,20 @@ export async function login(email) {
       const body = { email: em, auth_key: b64(auth) };
       if (code) body.totp_code = code;
       wipe(auth);
-      const me = await api('POST', '/api/login', body);
+      let me;
+      try { me = await api('POST', '/api/login', body); }
+      catch (e) {
+        if (e.code !== 'webauthn_required') throw e;
+        // Password accepted; the second factor is a security key (security.js).
+        busy(form, false); busy(form, true, 'Touch your security key…');
+        err.className = 'hint'; err.textContent = 'Use your security key or passkey to finish signing in.';
+        try { me = await api('POST', '/api/login/webauthn', await assertKey(e.body)); }
+        finally { err.className = 'error'; err.textContent = ''; }
+      }
       const privateKey = unwrapSecretKey(unb64(me.wrapped_sk), kek);
       signedIn(me, { kek, publicKey: unb64(me.public_key), privateKey });
       if (!location.hash.startsWith('#/') || location.hash === '#/login') location.hash = '#/cameras'; else go(location.hash);
-    } catch (e) { err.textContent = errorText(e); busy(form, false); }
+    } catch (e) { err.textContent = e.name && e.name !== 'ApiError' && e.name !== 'Error' ? webauthnErrorText(e) : errorText(e); busy(form, false); }
   });
   setTimeout(() => (email ? form.password : form.email).focus(), 0);
   return form;
