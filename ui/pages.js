@@ -23,6 +23,7 @@ function busy(form, on, label) {
 function errorText(e) {
   if (e.status === 429) return `Too many attempts. Try again in ${Math.ceil((e.retryAfter || 60) / 60)} min.`;
   const map = { bad_credentials: 'Email, password or code is wrong.', bad_token: 'This link is no longer valid (used or expired).',
+                key_refused: 'The security key was refused (not registered to this account, or its answer did not check out). Sign in again.',
                 bad_input: 'Please check the fields.', bad_origin: 'Refused: wrong origin.', exists: 'That name is taken.' };
   return map[e.code] || e.message || 'Failed.';
 }
@@ -183,6 +184,7 @@ export async function login(email) {
         busy(form, false); busy(form, true, 'Touch your security key…');
         err.className = 'hint'; err.textContent = 'Use your security key or passkey to finish signing in.';
         try { me = await api('POST', '/api/login/webauthn', await assertKey(e.body)); }
+        catch (e2) { if (e2.code === 'bad_credentials') e2.code = 'key_refused'; throw e2; }
         finally { err.className = 'error'; err.textContent = ''; }
       }
       const privateKey = unwrapSecretKey(unb64(me.wrapped_sk), kek);
