@@ -6,7 +6,7 @@ import { b64, unb64, deriveKeys, newMemberKeys, newRecoveryKey, unwrapSecretKey,
 import { checkPassword } from './password.js';
 import { cameraKeys, createCameraKey, shareCamera, keyFingerprint } from './camkeys.js';
 import { base32, otpauthUri, grouped } from './totp.js';
-import { assertKey, webauthnErrorText } from './security.js';
+import { assertKey, createKey, webauthnErrorText } from './security.js';
 
 const field = (label, attrs, hint) => {
   const id = attrs.id || `f-${attrs.name}`;
@@ -123,10 +123,14 @@ export async function invite(token, fpFromLink) {
       h('p', { class: 'error', text: 'The inviter\u2019s key fingerprint in your link does not match the key the server presents. Do not continue; ask the inviter for a new link.' }));
   }
   const err = h('p', { class: 'error', role: 'alert' });
-  const needTotp = info.role !== 'viewer';
-  const useTotp = h('input', { type: 'checkbox', id: 'f-use-totp', checked: needTotp, disabled: needTotp });
+  // Where the organization does not allow TOTP, owners and admins join with a security key.
+  const needKey = !!info.key_required;
+  const needTotp = info.role !== 'viewer' && !needKey;
+  const useTotp = h('input', { type: 'checkbox', id: 'f-use-totp', checked: needTotp, disabled: needTotp || needKey });
+  const keyBox = needKey ? h('fieldset', { class: 'card', id: 'join-key' }, h('legend', { text: 'Security key or passkey' }),
+    h('p', { class: 'muted', text: `${info.org} requires a security key for this role. When you press Join, your browser asks you to touch the key or confirm with a passkey.` })) : null;
   const totp = totpEnrol(() => info.email, () => info.org);
-  const pwf = passwordFields({ mfa: () => useTotp.checked, email: () => info.email });
+  const pwf = passwordFields({ mfa: () => useTotp.checked || needKey, email: () => info.email });
   const toggle = () => { totp.node.hidden = !useTotp.checked; pwf.update(); };
   useTotp.addEventListener('change', toggle);
   const form = h('form', { class: 'card', novalidate: true },
@@ -134,7 +138,7 @@ export async function invite(token, fpFromLink) {
     h('p', {}, `${info.inviter} invited `, h('strong', { text: info.email }), ` as ${info.role}.`),
     h('p', { class: 'hint' }, 'Inviter key fingerprint (matches your link): ', h('span', { class: 'mono', text: info.inviter_fingerprint })),
     pwf.node,
-    h('label', { class: 'check' }, useTotp, needTotp ? ' Authenticator app (required for admins)' : ' Use an authenticator app (recommended; allows 8+ character passwords)'),
+    needKey ? keyBox : h('label', { class: 'check' }, useTotp, needTotp ? ' Authenticator app (required for admins)' : ' Use an authenticator app (recommended; allows 8+ character passwords)'),
     totp.node, h('button', { type: 'submit', text: 'Join' }), err);
   toggle();
   form.addEventListener('submit', async (ev) => {
@@ -147,6 +151,11 @@ export async function invite(token, fpFromLink) {
     const body = { ...mk.body, token };
     if (useTotp.checked) { body.totp_secret = b64(totp.secret); body.totp_code = totp.code(); }
     try {
+      if (needKey) {
+        busy(form, false); busy(form, true, 'Touch your security key…');
+        try { body.webauthn = { ...(await createKey('/api/setup/invite/webauthn', { token })), name: 'Security key' }; }
+        catch (e) { err.textContent = webauthnErrorText(e); busy(form, false); return; }
+      }
       const me = await api('POST', '/api/setup/invite', body);
       signedIn(me, mk.session); history.replaceState(null, '', '#/cameras'); go('#/cameras');
     } catch (e) { err.textContent = errorText(e); busy(form, false); }

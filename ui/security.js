@@ -41,14 +41,20 @@ export async function assertKey(pending) {
     signature: b64(u8(r.signature)) };
 }
 
-export async function registerKey(name) {
-  const { publicKey: pk } = await api('POST', '/api/webauthn/register/options', {});
+// A new credential for the creation options at optionsPath (a session's
+// registration, or an invitation's: POST /api/setup/invite/webauthn).
+export async function createKey(optionsPath, body) {
+  const { publicKey: pk } = await api('POST', optionsPath, body);
   const cred = await navigator.credentials.create({ publicKey: {
     ...pk, challenge: unb64(pk.challenge), user: { ...pk.user, id: unb64(pk.user.id) },
     excludeCredentials: descriptors(pk.excludeCredentials) } });
-  return api('POST', '/api/webauthn/credentials', { name,
-    attestation_object: b64(u8(cred.response.attestationObject)),
-    client_data_json: b64(u8(cred.response.clientDataJSON)) });
+  return { attestation_object: b64(u8(cred.response.attestationObject)),
+    client_data_json: b64(u8(cred.response.clientDataJSON)) };
+}
+
+export async function registerKey(name) {
+  const made = await createKey('/api/webauthn/register/options', {});
+  return api('POST', '/api/webauthn/credentials', { name, ...made });
 }
 
 const when = (t) => (t ? new Date(t * 1000).toLocaleString() : 'never');

@@ -210,7 +210,7 @@ int vg_auth_setup_token_new(vg_auth *a, int64_t now, char *out, size_t outsz)
 static int member_keys_ok(const vg_member_keys *k, enum vg_role role, int64_t now, int64_t *step)
 {
     *step = 0;
-    if (role >= VG_ROLE_ADMIN && !k->has_totp) return VG_EINVAL;
+    if (role >= VG_ROLE_ADMIN && !k->has_totp && !k->webauthn) return VG_EINVAL;
     if (!k->has_totp) return 0;
     int rc = vg_totp_verify(k->totp_secret, sizeof k->totp_secret, now, k->totp_code, 0, step);
     return rc ? VG_EINVAL : 0;
@@ -551,6 +551,7 @@ static int invite_find(vg_auth *a, const uint8_t th[32], int64_t now, vg_invite_
         snprintf(info->org_name, sizeof info->org_name, "%s", vg_db_text(st, 4));
         snprintf(info->inviter_email, sizeof info->inviter_email, "%s", vg_db_text(st, 5));
         if (pk && n == VG_PK_LEN) memcpy(info->inviter_pk, pk, VG_PK_LEN);
+        info->org_id = *org;
         rc = 0;
     } else if (rc == 0) {
         rc = VG_EAUTH;
@@ -574,7 +575,8 @@ static int accept_tx(vg_auth *a, const uint8_t th[32], const vg_member_keys *k, 
     int64_t id, org, inviter, member, step;
     int rc = invite_find(a, th, now, &info, &id, &org, &inviter);
     if (rc) return rc;
-    if (member_keys_ok(k, info.role, now, &step)) return VG_EINVAL;
+    if (member_keys_ok(k, info.role, now, &step) || vg_mfa_join_ok(a->db, org, info.role, k->webauthn != NULL))
+        return VG_EINVAL;
     rc = vg_db_run(a->db, "UPDATE invitations SET used = 1 WHERE id = ?1 AND used = 0", "i", id);
     if (rc) return rc;
     if (vg_db_changes(a->db) != 1) return VG_EAUTH;
@@ -583,6 +585,7 @@ static int accept_tx(vg_auth *a, const uint8_t th[32], const vg_member_keys *k, 
     rc = session_open(a, org, member, now, addr, sid_out, sidsz);
     if (rc) return rc;
     ctx_fill(ctx, a->db, org, member, info.role, info.email, addr);
+    if (k->webauthn && (rc = vg_mfa_cred_store(ctx, k->webauthn, k->webauthn_name, now))) return rc;
     char fp[48], detail[200];
     vg_key_fingerprint(k->pk, fp, sizeof fp);
     snprintf(detail, sizeof detail, "{\"role\":\"%s\",\"key\":\"%s\"}", vg_role_name(info.role), fp);

@@ -71,6 +71,10 @@ typedef struct vg_member_keys {
     int has_totp;
     uint8_t totp_secret[20];
     char totp_code[8];   /* proves the authenticator app was set up */
+    /* A security key the caller verified against an "invite" challenge
+     * (auth/mfa.h): stored with the member, in the same transaction. */
+    const struct vg_wa_cred *webauthn;
+    const char *webauthn_name;
 } vg_member_keys;
 
 #define VG_ORG_UID_LEN 16
@@ -124,6 +128,7 @@ typedef struct vg_invite_info {
     char org_name[VG_NAME_MAX + 1];
     char inviter_email[VG_EMAIL_MAX + 1];
     uint8_t inviter_pk[VG_PK_LEN];
+    int64_t org_id;
 } vg_invite_info;
 int vg_auth_invite_info(vg_auth *a, const char *token, int64_t now, vg_invite_info *info);
 int vg_auth_invite_accept(vg_auth *a, const char *token, const vg_member_keys *k, int64_t now,

@@ -269,7 +269,7 @@ int vg_mfa_register(const vg_ctx *ctx, const uint8_t bind[32], const uint8_t *at
     vg_wa_cred cred;
     vg_mfa_policy p;
     int n = 0;
-    if (!vg_name_ok(name, VG_MFA_KEY_NAME_MAX) || strchr(name, '"') || strchr(name, '\\')) return VG_EINVAL;
+    if (!vg_mfa_name_ok(name)) return VG_EINVAL;
     int rc = vg_mfa_challenge_take(db, "register", bind, now, &org, &member, chal);
     if (rc) return rc;
     if (org != ctx->scope.org_id || member != ctx->member_id) return VG_EAUTH;
@@ -277,14 +277,48 @@ int vg_mfa_register(const vg_ctx *ctx, const uint8_t bind[32], const uint8_t *at
     if (n >= VG_MFA_KEYS_MAX) return VG_ETOOBIG;
     vg_wa_expect e = {chal, origins, n_origins, p.require_uv};
     if ((rc = vg_wa_register(att, att_len, cdj, cdj_len, &e, &cred))) return rc;
-    rc = vg_scope_run(&ctx->scope, "INSERT INTO webauthn_credentials(org_id, member_id, cred_id, cose_key, alg, "
-                      "sign_count, name, aaguid, fmt, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                      "ibbiitbti", member, cred.cred_id, cred.cred_id_len, cred.cose, cred.cose_len,
-                      (int64_t)cred.alg, (int64_t)cred.sign_count, name, cred.aaguid, (size_t)16, cred.fmt, now);
-    if (rc) return rc;
+    if ((rc = vg_mfa_cred_store(ctx, &cred, name, now))) return rc;
     *id = vg_db_last_id(db);
-    audit_json(&ctx->scope, ctx->member_id, ctx->email, "webauthn.add", ctx->addr, now,
-               "{\"credential\":%lld,\"name\":\"%s\",\"alg\":%d,\"fmt\":\"%s\"}", (long long)*id, name, cred.alg,
-               cred.fmt);
     return 0;
+}
+
+int vg_mfa_name_ok(const char *name)
+{
+    return vg_name_ok(name, VG_MFA_KEY_NAME_MAX) && !strchr(name, '"') && !strchr(name, '\\');
+}
+
+int vg_mfa_cred_store(const vg_ctx *ctx, const vg_wa_cred *cred, const char *name, int64_t now)
+{
+    if (!vg_mfa_name_ok(name)) return VG_EINVAL;
+    int rc = vg_scope_run(&ctx->scope, "INSERT INTO webauthn_credentials(org_id, member_id, cred_id, cose_key, alg, "
+                          "sign_count, name, aaguid, fmt, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                          "ibbiitbti", ctx->member_id, cred->cred_id, cred->cred_id_len, cred->cose, cred->cose_len,
+                          (int64_t)cred->alg, (int64_t)cred->sign_count, name, cred->aaguid, (size_t)16, cred->fmt, now);
+    if (rc) return rc;
+    audit_json(&ctx->scope, ctx->member_id, ctx->email, "webauthn.add", ctx->addr, now,
+               "{\"credential\":%lld,\"name\":\"%s\",\"alg\":%d,\"fmt\":\"%s\"}",
+               (long long)vg_db_last_id(ctx->scope.db), name, cred->alg, cred->fmt);
+    return 0;
+}
+
+int vg_mfa_join_ok(vg_db *db, int64_t org, enum vg_role role, int has_key)
+{
+    vg_mfa_policy p;
+    if (!vg_mfa_required(role) || has_key) return 0;
+    if (vg_mfa_policy_get(db, org, &p)) return VG_EIO;
+    return p.allow_totp ? 0 : VG_EINVAL;
+}
+
+int vg_mfa_invite_verify(vg_db *db, const char *token, const uint8_t *att, size_t att_len, const uint8_t *cdj,
+                         size_t cdj_len, const char *const *origins, int n_origins, int64_t now, vg_wa_cred *out)
+{
+    uint8_t bind[32], chal[VG_WA_CHALLENGE_LEN];
+    int64_t org = 0, member = 0;
+    vg_mfa_policy p;
+    vg_mfa_bind(token, bind);
+    int rc = vg_mfa_challenge_take(db, "invite", bind, now, &org, &member, chal);
+    if (rc) return rc;
+    if ((rc = vg_mfa_policy_get(db, org, &p))) return rc;
+    vg_wa_expect e = {chal, origins, n_origins, p.require_uv};
+    return vg_wa_register(att, att_len, cdj, cdj_len, &e, out);
 }

@@ -5,6 +5,7 @@
  * Camera credentials are write-only: no response includes them. */
 #include "web/web_int.h"
 #include "auth/audit.h"
+#include "auth/mfa.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "rec/recorder.h"
@@ -173,12 +174,15 @@ static enum MHD_Result h_invite_info(vg_web *w, vg_req *r, json_t *b, struct MHD
     vg_invite_info in;
     char fp[48], pkb[64];
     const char *tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    vg_mfa_policy pol;
     if (vg_auth_invite_info(w->auth, tok, vg_web_now(), &in)) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (vg_mfa_policy_get(w->db, in.org_id, &pol)) return server_error(c);
     vg_key_fingerprint(in.inviter_pk, fp, sizeof fp);
     b64(in.inviter_pk, sizeof in.inviter_pk, pkb, sizeof pkb);
-    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "email", in.email, "role",
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "email", in.email, "role",
                          vg_role_name(in.role), "org", in.org_name, "inviter", in.inviter_email,
-                         "inviter_public_key", pkb, "inviter_fingerprint", fp));
+                         "inviter_public_key", pkb, "inviter_fingerprint", fp, "totp_allowed", pol.allow_totp,
+                         "key_required", vg_mfa_required(in.role) && !pol.allow_totp));
 }
 
 static enum MHD_Result h_invite_accept(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
@@ -186,7 +190,9 @@ static enum MHD_Result h_invite_accept(vg_web *w, vg_req *r, json_t *b, struct M
     vg_member_keys k;
     char sid[VG_TOKEN_B64_MAX];
     if (parse_member_keys(b, &k)) return bad(c, "bad_keys");
+    if (vg_webauthn_invite_key(w, b, &k)) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "webauthn_refused");
     int rc = vg_auth_invite_accept(w->auth, jstr(b, "token"), &k, vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
+    free((void *)k.webauthn);
     sodium_memzero(&k, sizeof k);
     return session_result(w, r, c, rc, MHD_HTTP_FORBIDDEN, "bad_token", MHD_HTTP_CREATED, sid);
 }

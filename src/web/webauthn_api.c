@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WA_FIELD_MAX 16384   /* decoded bytes of one base64url field */
@@ -124,6 +125,55 @@ static enum MHD_Result h_login_webauthn(vg_web *w, vg_req *r, json_t *b, struct 
     free(cid); free(ad); free(cdj); free(sig);
     if (rc == VG_EAGAIN) return vg_reply_retry(c, retry);
     return vg_api_session_result(w, r, c, rc, MHD_HTTP_UNAUTHORIZED, "bad_credentials", MHD_HTTP_OK, sid);
+}
+
+/* ---- a key at invitation (the member does not exist yet) --------------------------- */
+
+static enum MHD_Result h_invite_options(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    char rp[VG_WA_ORIGIN_MAX], cb[64], ub[64];
+    uint8_t chal[VG_WA_CHALLENGE_LEN], bind[32], user[16];
+    vg_invite_info in;
+    vg_mfa_policy p;
+    const char *tok = vg_api_jstr(b, "token");
+    if (rp_id(c, rp, sizeof rp)) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_origin");
+    if (vg_auth_invite_info(w->auth, tok, vg_web_now(), &in)) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "bad_token");
+    vg_mfa_bind(tok, bind);
+    if (vg_mfa_policy_get(w->db, in.org_id, &p) ||
+        vg_mfa_challenge_new(w->db, in.org_id, 0, "invite", bind, vg_web_now(), chal))
+        return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    randombytes_buf(user, sizeof user);
+    b64(chal, sizeof chal, cb, sizeof cb);
+    b64(user, sizeof user, ub, sizeof ub);
+    json_t *pk = json_pack("{s:s,s:{s:s,s:s},s:{s:s,s:s,s:s},s:[{s:s,s:i},{s:s,s:i}],s:i,s:s,s:{s:s,s:s},s:[]}",
+        "challenge", cb, "rp", "id", rp, "name", "vigil", "user", "id", ub, "name", in.email, "displayName", in.email,
+        "pubKeyCredParams", "type", "public-key", "alg", VG_WA_EDDSA, "type", "public-key", "alg", VG_WA_ES256,
+        "timeout", VG_MFA_CHALLENGE_TTL * 1000, "attestation", "none", "authenticatorSelection", "residentKey",
+        "preferred", "userVerification", p.require_uv ? "required" : "preferred", "excludeCredentials");
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "publicKey", pk));
+}
+
+int vg_webauthn_invite_key(vg_web *w, json_t *b, vg_member_keys *k)
+{
+    const char *origins[VG_WEB_MAX_ORIGINS];
+    json_t *wa = json_object_get(b, "webauthn");
+    size_t al = 0, cl = 0;
+    k->webauthn = NULL;
+    if (!wa) return 0;
+    const char *name = vg_api_jstr(wa, "name");
+    uint8_t *att = b64_field(wa, "attestation_object", WA_FIELD_MAX, &al);
+    uint8_t *cdj = b64_field(wa, "client_data_json", 8192, &cl);
+    vg_wa_cred *cred = malloc(sizeof *cred);
+    int rc = VG_EINVAL;
+    if (att && cdj && cred && json_is_object(wa))
+        rc = vg_mfa_invite_verify(w->db, vg_api_jstr(b, "token"), att, al, cdj, cl, origins, origins_of(w, origins),
+                                  vg_web_now(), cred);
+    free(att);
+    free(cdj);
+    if (rc) { free(cred); return rc; }
+    k->webauthn = cred;
+    k->webauthn_name = name && *name ? name : "Security key";
+    return 0;
 }
 
 /* ---- the member's own keys ---------------------------------------------------------- */
@@ -300,6 +350,7 @@ static enum MHD_Result h_policy_put(vg_web *w, vg_req *r, json_t *b, struct MHD_
 
 static const vg_web_route routes[] = {
     {"POST", "/api/login/webauthn", 0, VG_PUBLIC, VG_ROLE_NONE, h_login_webauthn, NULL},
+    {"POST", "/api/setup/invite/webauthn", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_options, NULL},
     {"GET", "/api/webauthn/credentials", 0, VG_SESSION, VG_ROLE_VIEWER, h_keys, NULL},
     {"POST", "/api/webauthn/credentials", 0, VG_SESSION, VG_ROLE_VIEWER, h_register, NULL},
     {"POST", "/api/webauthn/register/options", 0, VG_SESSION, VG_ROLE_VIEWER, h_register_options, NULL},

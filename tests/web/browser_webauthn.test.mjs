@@ -188,6 +188,29 @@ try {
     'audit: key added, policy changed, counter regression');
   check(audit.body.entries.filter((e) => e.action === 'login.fail' && e.detail.factor === 'webauthn').length >= 2,
     'audit: each refused key login');
+
+  // 10. An admin joins with a security key (TOTP is off, so a key is required).
+  const inv = await fetchIn('POST', '/api/members', { email: 'admin@example.com', role: 'admin' });
+  check(inv.status === 201, 'owner invites an admin');
+  const ctx2 = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const p2 = await ctx2.newPage();
+  p2.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const cdp2 = await ctx2.newCDPSession(p2);
+  await cdp2.send('WebAuthn.enable');
+  const auth2 = (await cdp2.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'usb',
+    hasResidentKey: false, hasUserVerification: false, automaticPresenceSimulation: true } })).authenticatorId;
+  await p2.goto(`${origin}/#invite=${inv.body.token}&fp=${inv.body.inviter_fingerprint.replace(/ /g, '')}`);
+  await p2.locator('#join-key').waitFor();
+  check(await p2.locator('#f-totp').isHidden(), 'the invitation asks for a key, not an authenticator app');
+  const apw = 'orange kettle winter harbour sixty';
+  await p2.fill('#f-password', apw);
+  await p2.fill('#f-password2', apw);
+  await p2.click('button[type=submit]');
+  await p2.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 30000 })
+    .catch(async (e) => { console.log('join page:', await p2.textContent('form')); throw e; });
+  const c2 = (await cdp2.send('WebAuthn.getCredentials', { authenticatorId: auth2 })).credentials;
+  check(c2.length === 1, 'the admin joined with a security key');
+  await ctx2.close();
   check(consoleErrors.length === 0, 'no page errors: ' + consoleErrors.join(' | '));
 } catch (e) {
   failed = true;

@@ -223,3 +223,41 @@ def test_step_two_throttled():
     finally:
         assert s.stop() == 0
         s.cleanup()
+
+
+def test_invitation_with_key_when_totp_is_off():
+    s = Server()
+    try:
+        c, owner = setup_org(s)
+        assert register(c, SoftKey(-7), s.origin)[0][0] == 201
+        assert c.call("PUT", "/api/security/policy", {"allow_totp": False})[0] == 200
+        st, inv = c.call("POST", "/api/members", {"email": "admin2@example.com", "role": "admin"})
+        pub = s.client()
+        st, info = pub.call("GET", "/api/setup/invite?token=" + inv["token"])
+        assert st == 200 and info["key_required"] is True and info["totp_allowed"] is False
+        adm = Member("admin2@example.com")
+        # TOTP alone cannot make an admin here: the key is required.
+        assert pub.call("POST", "/api/setup/invite", dict(adm.keys(), token=inv["token"]))[0] == 400
+        adm.totp_secret = None
+        key = SoftKey(-8)
+        # A registration over another challenge is refused.
+        st, opts = pub.call("POST", "/api/setup/invite/webauthn", {"token": inv["token"]})
+        assert st == 200, opts
+        bad = key.create(opts, s.origin, challenge=b64(os.urandom(32)))
+        st, js = pub.call("POST", "/api/setup/invite", dict(adm.keys(), token=inv["token"], webauthn=bad))
+        assert st == 403, js
+        # The challenge was used by that try: a fresh one, then the join.
+        assert pub.call("POST", "/api/setup/invite/webauthn", {"token": "x" * 43})[0] == 403
+        st, opts = pub.call("POST", "/api/setup/invite/webauthn", {"token": inv["token"]})
+        wa = dict(key.create(opts, s.origin), name="Laptop")
+        st, me = pub.call("POST", "/api/setup/invite", dict(adm.keys(), token=inv["token"], webauthn=wa))
+        assert st == 201 and me["role"] == "admin", me
+        st, lst = pub.call("GET", "/api/webauthn/credentials")
+        assert [k["name"] for k in lst["credentials"]] == ["Laptop"] and lst["totp"] is False
+        # The new admin signs in with that key.
+        _, st, pend = password_step(s, adm)
+        assert st == 401 and pend["error"] == "webauthn_required"
+        assert s.client().call("POST", "/api/login/webauthn", key.get(pend, s.origin))[0] == 200
+    finally:
+        assert s.stop() == 0
+        s.cleanup()
