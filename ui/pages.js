@@ -354,9 +354,9 @@ export async function members() {
   const myFp = fingerprint(state.keys.publicKey);
   root.append(h('h1', { text: 'Members' }),
     h('p', { class: 'hint' }, 'Your key fingerprint: ', h('span', { class: 'mono', id: 'my-fp', text: myFp })),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Key fingerprint', 'TOTP', ''].map((t) => h('th', { text: t })))),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Key fingerprint', 'TOTP', 'Security keys', ''].map((t) => h('th', { text: t })))),
       h('tbody', {}, list.map((m) => h('tr', {}, h('td', { text: m.email }), h('td', { text: m.role }),
-        h('td', { class: 'mono', text: m.fingerprint }), h('td', { text: m.totp ? 'yes' : 'no' }),
+        h('td', { class: 'mono', text: m.fingerprint }), h('td', { text: m.totp ? 'yes' : 'no' }), h('td', { text: String(m.security_keys || 0) }),
         h('td', {}, m.role !== 'owner' && m.id !== state.me.id ? h('button', { class: 'danger', type: 'button', text: 'Remove',
           'aria-label': `Remove ${m.email}`, onclick: async () => {
             if (confirm(`Remove ${m.email}? Their sessions end and their keys are deleted.`)) { await api('DELETE', `/api/members/${m.id}`); toast('Removed'); reload(); }

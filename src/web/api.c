@@ -245,7 +245,8 @@ static enum MHD_Result h_members(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
 {
     vg_stmt *st;
     json_t *arr = json_array();
-    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT id, email, role, public_key, totp_secret IS NOT NULL, created "
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT id, email, role, public_key, totp_secret IS NOT NULL, created, "
+                      "(SELECT COUNT(*) FROM webauthn_credentials k WHERE k.member_id = members.id) "
                       "FROM members WHERE org_id = ?1 ORDER BY id", "")) {
         json_decref(arr);
         return server_error(c);
@@ -257,10 +258,10 @@ static enum MHD_Result h_members(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
         /* Public keys are public: an admin's browser seals camera keys to them
          * (checking each against its fingerprint). */
         if (pk && n == VG_PK_LEN) { vg_key_fingerprint(pk, fp, sizeof fp); b64(pk, n, pkb, sizeof pkb); }
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:I}", "id", (json_int_t)vg_db_int(st, 0),
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "id", (json_int_t)vg_db_int(st, 0),
                               "email", vg_db_text(st, 1), "role", vg_db_text(st, 2), "fingerprint", fp,
                               "public_key", pkb, "totp", (int)vg_db_int(st, 4), "created",
-                              (json_int_t)vg_db_int(st, 5)));
+                              (json_int_t)vg_db_int(st, 5), "security_keys", (json_int_t)vg_db_int(st, 6)));
     }
     vg_db_done(st);
     return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "members", arr));

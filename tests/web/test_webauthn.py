@@ -165,6 +165,9 @@ def test_policy_totp_off_and_last_factor():
         # Admins cannot change the policy; owners can.
         assert pub.call("PUT", "/api/security/policy", {"allow_totp": False})[0] == 403
         assert register(pub, akey, s.origin)[0][0] == 201
+        st, ms = c.call("GET", "/api/members")
+        assert {m["email"]: m["security_keys"] for m in ms["members"]} == {"owner@example.com": 1,
+                                                                           "admin@example.com": 1}
         st, js = c.call("PUT", "/api/security/policy", {"allow_totp": False})
         assert st == 200 and js == {"allow_totp": False, "require_uv": False}
         # A TOTP code no longer signs in: the key is asked for.
