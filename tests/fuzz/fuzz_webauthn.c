@@ -22,6 +22,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char rp[64];
     uint32_t count;
     int uv;
+    /* A clientDataJSON that passes, so the attestation object and the
+     * authenticatorData behind it are reached with the fuzzer's bytes. */
+    static const char cdj_create[] = "{\"type\":\"webauthn.create\",\"challenge\":"
+        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"origin\":\"https://localhost:8443\"}";
+    static const char cdj_get[] = "{\"type\":\"webauthn.get\",\"challenge\":"
+        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"origin\":\"https://localhost:8443\"}";
+    /* an Ed25519 COSE key (x = 32 zero bytes would not verify anything) */
+    static const uint8_t cose[] = {0xa4, 0x01, 0x01, 0x03, 0x27, 0x20, 0x06, 0x21, 0x58, 0x20,
+        0x3b, 0x6a, 0x27, 0xbc, 0xce, 0xb6, 0xa4, 0x2d, 0x62, 0xa3, 0xa8, 0xd0, 0x2a, 0x6f, 0x0d, 0x73,
+        0x65, 0x32, 0x15, 0x77, 0x1d, 0xe2, 0x43, 0xa6, 0x3a, 0xc0, 0x48, 0xa1, 0x8b, 0x59, 0xda, 0x29};
+    (void)vg_wa_register(data, size, (const uint8_t *)cdj_create, sizeof cdj_create - 1, &e, &cred);
+    (void)vg_wa_assert(data, size, (const uint8_t *)cdj_get, sizeof cdj_get - 1, data, size < 64 ? size : 64, cose,
+                       sizeof cose, &e, &count, &uv);
     (void)vg_wa_cbor_item_len(data, size, &len);
     (void)vg_wa_authdata_parse(data, size, &ad);
     (void)vg_wa_cose_parse(data, size, &alg);
