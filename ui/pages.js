@@ -138,7 +138,7 @@ export async function invite(token, fpFromLink) {
     h('p', {}, `${info.inviter} invited `, h('strong', { text: info.email }), ` as ${info.role}.`),
     h('p', { class: 'hint' }, 'Inviter key fingerprint (matches your link): ', h('span', { class: 'mono', text: info.inviter_fingerprint })),
     pwf.node,
-    needKey ? keyBox : h('label', { class: 'check' }, useTotp, needTotp ? ' Authenticator app (required for admins)' : ' Use an authenticator app (recommended; allows 8+ character passwords)'),
+    needKey ? keyBox : info.totp_allowed === false ? null : h('label', { class: 'check' }, useTotp, needTotp ? ' Authenticator app (required for admins)' : ' Use an authenticator app (recommended; allows 8+ character passwords)'),
     totp.node, h('button', { type: 'submit', text: 'Join' }), err);
   toggle();
   form.addEventListener('submit', async (ev) => {

@@ -575,7 +575,7 @@ static int accept_tx(vg_auth *a, const uint8_t th[32], const vg_member_keys *k, 
     int64_t id, org, inviter, member, step;
     int rc = invite_find(a, th, now, &info, &id, &org, &inviter);
     if (rc) return rc;
-    if (member_keys_ok(k, info.role, now, &step) || vg_mfa_join_ok(a->db, org, info.role, k->webauthn != NULL))
+    if (member_keys_ok(k, info.role, now, &step) || vg_mfa_join_ok(a->db, org, info.role, k->has_totp, k->webauthn != NULL))
         return VG_EINVAL;
     rc = vg_db_run(a->db, "UPDATE invitations SET used = 1 WHERE id = ?1 AND used = 0", "i", id);
     if (rc) return rc;

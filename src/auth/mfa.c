@@ -227,7 +227,7 @@ int vg_mfa_login_finish(vg_auth *a, const char *token, const vg_mfa_assertion *a
     uint32_t count = 0;
     int uv = 0;
     rc = w.active ? cred_find(&s, member, as->cred_id, as->cred_id_len, &c) : VG_EAUTH;
-    if (rc == VG_EAUTH) why = "credential";
+    if (rc == VG_EAUTH) why = w.active ? "credential" : "inactive";
     if (!rc) rc = vg_wa_assert(as->auth_data, as->ad_len, as->cdj, as->cdj_len, as->sig, as->sig_len, c.cose,
                                c.cose_len, &e, &count, &uv);
     if (!rc && !vg_wa_counter_ok(c.count, count)) {
@@ -301,12 +301,12 @@ int vg_mfa_cred_store(const vg_ctx *ctx, const vg_wa_cred *cred, const char *nam
     return 0;
 }
 
-int vg_mfa_join_ok(vg_db *db, int64_t org, enum vg_role role, int has_key)
+int vg_mfa_join_ok(vg_db *db, int64_t org, enum vg_role role, int has_totp, int has_key)
 {
     vg_mfa_policy p;
-    if (!vg_mfa_required(role) || has_key) return 0;
     if (vg_mfa_policy_get(db, org, &p)) return VG_EIO;
-    return p.allow_totp ? 0 : VG_EINVAL;
+    if (has_totp && !p.allow_totp) return VG_EINVAL;   /* a factor nobody could use */
+    return vg_mfa_required(role) && !has_key && !p.allow_totp ? VG_EINVAL : 0;
 }
 
 int vg_mfa_invite_verify(vg_db *db, const char *token, const uint8_t *att, size_t att_len, const uint8_t *cdj,

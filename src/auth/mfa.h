@@ -81,10 +81,10 @@ int vg_mfa_register(const vg_ctx *ctx, const uint8_t bind[32], const uint8_t *at
 int vg_mfa_name_ok(const char *name);
 /* Stores a verified credential for ctx's member and audits webauthn.add. */
 int vg_mfa_cred_store(const vg_ctx *ctx, const vg_wa_cred *cred, const char *name, int64_t now);
-/* Whether a member of `role` may join org with the factors it brings: one
- * who needs a second factor and brings no key needs TOTP to be allowed.
- * 0 or VG_EINVAL. */
-int vg_mfa_join_ok(vg_db *db, int64_t org, enum vg_role role, int has_key);
+/* Whether a member of `role` may join org with the factors it brings: TOTP
+ * only where allowed; one who needs a second factor and brings no key needs
+ * TOTP to be allowed. 0 or VG_EINVAL. */
+int vg_mfa_join_ok(vg_db *db, int64_t org, enum vg_role role, int has_totp, int has_key);
 /* Verifies a registration made during an invitation against the "invite"
  * challenge bound to the invitation token (taken here, single use). */
 int vg_mfa_invite_verify(vg_db *db, const char *token, const uint8_t *att, size_t att_len, const uint8_t *cdj,

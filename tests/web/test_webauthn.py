@@ -257,6 +257,12 @@ def test_invitation_with_key_when_totp_is_off():
         assert st == 201 and me["role"] == "admin", me
         st, lst = pub.call("GET", "/api/webauthn/credentials")
         assert [k["name"] for k in lst["credentials"]] == ["Laptop"] and lst["totp"] is False
+        # Where TOTP is not allowed, nobody enrols it (a viewer joins without it).
+        st, inv2 = c.call("POST", "/api/members", {"email": "viewer2@example.com", "role": "viewer"})
+        v = Member("viewer2@example.com")
+        assert s.client().call("POST", "/api/setup/invite", dict(v.keys(), token=inv2["token"]))[0] == 400
+        v.totp_secret = None
+        assert s.client().call("POST", "/api/setup/invite", dict(v.keys(), token=inv2["token"]))[0] == 201
         # The new admin signs in with that key.
         _, st, pend = password_step(s, adm)
         assert st == 401 and pend["error"] == "webauthn_required"
