@@ -60,6 +60,7 @@ enum vg_role vg_role_parse(const char *s)
 
 int vg_role_allows(enum vg_role have, enum vg_role need)
 {
+    if (need == VG_ROLE_NONE) return have != VG_ROLE_NONE;   /* a member's own account: any role */
     if (need >= VG_ROLE_SUPPORT) return have == need;
     return have >= need && have <= VG_ROLE_OWNER && have != VG_ROLE_NONE;
 }

@@ -49,7 +49,8 @@ const char *vg_role_name(enum vg_role r);
 enum vg_role vg_role_parse(const char *s);
 /* Whether a caller with role `have` may use a route that needs `need`: a
  * tenant role at least `need` for tenant routes; exactly `need` for the
- * platform roles. */
+ * platform roles; any role for VG_ROLE_NONE (routes about the caller's own
+ * account, such as its security keys). */
 int vg_role_allows(enum vg_role have, enum vg_role need);
 
 /* Who is asking: built by the session check, carried through a request. The

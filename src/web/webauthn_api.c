@@ -348,14 +348,16 @@ static enum MHD_Result h_policy_put(vg_web *w, vg_req *r, json_t *b, struct MHD_
     return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:b,s:b}", "allow_totp", p.allow_totp, "require_uv", p.require_uv));
 }
 
+/* The key routes are about the caller's own account: every role, platform
+ * roles (support, operator) included (VG_ROLE_NONE on a session route). */
 static const vg_web_route routes[] = {
     {"POST", "/api/login/webauthn", 0, VG_PUBLIC, VG_ROLE_NONE, h_login_webauthn, NULL},
     {"POST", "/api/setup/invite/webauthn", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_options, NULL},
-    {"GET", "/api/webauthn/credentials", 0, VG_SESSION, VG_ROLE_VIEWER, h_keys, NULL},
-    {"POST", "/api/webauthn/credentials", 0, VG_SESSION, VG_ROLE_VIEWER, h_register, NULL},
-    {"POST", "/api/webauthn/register/options", 0, VG_SESSION, VG_ROLE_VIEWER, h_register_options, NULL},
-    {"PATCH", "/api/webauthn/credentials/", 1, VG_SESSION, VG_ROLE_VIEWER, h_key_rename, NULL},
-    {"DELETE", "/api/webauthn/credentials/", 1, VG_SESSION, VG_ROLE_VIEWER, h_key_remove, NULL},
+    {"GET", "/api/webauthn/credentials", 0, VG_SESSION, VG_ROLE_NONE, h_keys, NULL},
+    {"POST", "/api/webauthn/credentials", 0, VG_SESSION, VG_ROLE_NONE, h_register, NULL},
+    {"POST", "/api/webauthn/register/options", 0, VG_SESSION, VG_ROLE_NONE, h_register_options, NULL},
+    {"PATCH", "/api/webauthn/credentials/", 1, VG_SESSION, VG_ROLE_NONE, h_key_rename, NULL},
+    {"DELETE", "/api/webauthn/credentials/", 1, VG_SESSION, VG_ROLE_NONE, h_key_remove, NULL},
     {"GET", "/api/security/policy", 0, VG_SESSION, VG_ROLE_ADMIN, h_policy_get, NULL},
     {"PUT", "/api/security/policy", 0, VG_SESSION, VG_ROLE_OWNER, h_policy_put, NULL},
 };

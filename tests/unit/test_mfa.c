@@ -100,8 +100,19 @@ static void t_factor_policy(void)
     close_all();
 }
 
+static void t_own_account_routes_admit_every_role(void)
+{
+    CHECK(vg_role_allows(VG_ROLE_SUPPORT, VG_ROLE_NONE));
+    CHECK(vg_role_allows(VG_ROLE_OPERATOR, VG_ROLE_NONE));
+    CHECK(vg_role_allows(VG_ROLE_VIEWER, VG_ROLE_NONE));
+    CHECK(!vg_role_allows(VG_ROLE_NONE, VG_ROLE_NONE));
+    CHECK(!vg_role_allows(VG_ROLE_SUPPORT, VG_ROLE_VIEWER));   /* tenant routes still exclude them */
+    CHECK(vg_mfa_required(VG_ROLE_SUPPORT) && vg_mfa_required(VG_ROLE_OWNER) && !vg_mfa_required(VG_ROLE_VIEWER));
+}
+
 int main(void)
 {
+    RUN(t_own_account_routes_admit_every_role);
     RUN(t_challenge_single_use_and_ttl);
     RUN(t_factor_policy);
     return vg_test_done();

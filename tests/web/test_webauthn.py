@@ -6,6 +6,7 @@ policy switch, a wrong or unknown credential, replayed and foreign
 challenges, counter regression, the last-factor rule, throttling of step 2,
 and the audit trail. The real-browser path is test_browser_webauthn.py."""
 import os
+import sqlite3
 
 import pytest
 
@@ -267,6 +268,39 @@ def test_invitation_with_key_when_totp_is_off():
         _, st, pend = password_step(s, adm)
         assert st == 401 and pend["error"] == "webauthn_required"
         assert s.client().call("POST", "/api/login/webauthn", key.get(pend, s.origin))[0] == 200
+    finally:
+        assert s.stop() == 0
+        s.cleanup()
+
+
+def test_support_account_manages_keys_and_needs_a_factor():
+    """Support accounts (platform role) need a second factor at login and
+    manage their own keys through the same routes."""
+    s = Server()
+    try:
+        c, owner = setup_org(s)
+        st, inv = c.call("POST", "/api/members", {"email": "support@example.com", "role": "admin"})
+        sup = Member("support@example.com")
+        assert s.client().call("POST", "/api/setup/invite", dict(sup.keys(), token=inv["token"]))[0] == 201
+        db = sqlite3.connect(os.path.join(s.dir, "data", "app.db"))
+        db.execute("UPDATE members SET role = 'support' WHERE email = 'support@example.com'")
+        db.commit()
+        sc, st, js = login(s, sup)
+        assert st == 200 and js["role"] == "support", js
+        assert sc.call("GET", "/api/cameras")[0] == 403          # tenant routes stay closed
+        key = SoftKey(-7)
+        (st, js), _ = register(sc, key, s.origin)
+        assert st == 201, js
+        _, st, pend = password_step(s, sup)
+        assert st == 401 and pend["error"] == "webauthn_required"
+        assert s.client().call("POST", "/api/login/webauthn", key.get(pend, s.origin))[0] == 200
+        # Without TOTP and without a key, a support account cannot sign in.
+        db.execute("DELETE FROM webauthn_credentials")
+        db.execute("UPDATE members SET totp_secret = NULL WHERE email = 'support@example.com'")
+        db.commit()
+        db.close()
+        _, st, js = password_step(s, sup)
+        assert st == 401 and js["error"] == "bad_credentials"
     finally:
         assert s.stop() == 0
         s.cleanup()
