@@ -14,7 +14,7 @@ PKGS=(
   gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0
   python3 python3-gi python3-pytest python3-pytest-timeout python3-nacl fonts-dejavu-core
   # browser tests and benchmark plots
-  chromium libnss3-tools gnuplot-nox
+  chromium libnss3-tools openssl gnuplot-nox
 )
 # Node.js and npm from Debian, unless a node/npm is already installed (a
 # second npm from Debian would conflict with it).
