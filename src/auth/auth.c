@@ -11,7 +11,8 @@
  *     VG_EAGAIN even for the right key (NIST SP 800-63B §5.2.2).
  *  4. Setup and invitation tokens are single use: they are marked used in the
  *     same transaction that creates the member.
- *  5. Owners and admins cannot exist without TOTP (checked at creation). */
+ *  5. Owners and admins cannot exist without a second factor: TOTP, or a
+ *     security key where the organization does not allow TOTP (auth/mfa.h). */
 #include "auth/auth.h"
 #include "auth/audit.h"
 #include "auth/mfa.h"
