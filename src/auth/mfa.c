@@ -127,7 +127,14 @@ int vg_mfa_login_begin(vg_db *db, const vg_ctx *ctx, int64_t now, char *token_ou
     sodium_bin2base64(token_out, toksz, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof raw);
     vg_mfa_bind(token_out, bind);
-    return vg_mfa_challenge_new(db, ctx->scope.org_id, ctx->member_id, "login", bind, now, chal);
+    int rc = vg_mfa_challenge_new(db, ctx->scope.org_id, ctx->member_id, "login", bind, now, chal);
+    /* A few pending logins per member (tabs, devices), not one per request:
+     * whoever knows the password cannot fill the table. */
+    if (!rc)
+        (void)vg_db_run(db, "DELETE FROM webauthn_challenges WHERE purpose = 'login' AND member_id = ?1 AND id NOT IN "
+                        "(SELECT id FROM webauthn_challenges WHERE purpose = 'login' AND member_id = ?1 "
+                        "ORDER BY id DESC LIMIT ?2)", "ii", ctx->member_id, (int64_t)VG_MFA_PENDING_MAX);
+    return rc;
 }
 
 typedef struct who {

@@ -17,6 +17,7 @@
 #define VG_MFA_CHALLENGE_TTL 120   /* seconds: a ceremony is one touch of a key */
 #define VG_MFA_KEY_NAME_MAX 64
 #define VG_MFA_KEYS_MAX 20         /* credentials per member */
+#define VG_MFA_PENDING_MAX 4       /* pending key logins per member; older ones are dropped */
 
 typedef struct vg_mfa_policy {
     int allow_totp;   /* default 1 */

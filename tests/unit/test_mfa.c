@@ -74,6 +74,26 @@ static void t_challenge_single_use_and_ttl(void)
     close_all();
 }
 
+static void t_pending_logins_bounded(void)
+{
+    vg_ctx ctx;
+    char tok[8][VG_TOKEN_B64_MAX];
+    uint8_t chal[32], bind[32];
+    int64_t o, m;
+    open_fresh();
+    memset(&ctx, 0, sizeof ctx);
+    ctx.scope.db = db;
+    ctx.scope.org_id = org;
+    ctx.member_id = member;
+    for (int i = 0; i < 8; i++) CHECK_EQ(vg_mfa_login_begin(db, &ctx, T0, tok[i], sizeof tok[i], chal), 0);
+    for (int i = 0; i < 8; i++) {
+        vg_mfa_bind(tok[i], bind);
+        /* only the newest VG_MFA_PENDING_MAX survive */
+        CHECK_EQ(vg_mfa_challenge_take(db, "login", bind, T0 + 1, &o, &m, chal), i < 8 - VG_MFA_PENDING_MAX ? VG_EAUTH : 0);
+    }
+    close_all();
+}
+
 static void t_factor_policy(void)
 {
     open_fresh();
@@ -114,6 +134,7 @@ int main(void)
 {
     RUN(t_own_account_routes_admit_every_role);
     RUN(t_challenge_single_use_and_ttl);
+    RUN(t_pending_logins_bounded);
     RUN(t_factor_policy);
     return vg_test_done();
 }
