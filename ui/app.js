@@ -8,6 +8,7 @@ import { live } from './live.js';
 import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
 import { platform } from './platform.js';
+import { security } from './security.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -51,7 +52,7 @@ function shell(show) {
   document.getElementById('who').textContent = `${state.me.email} · ${state.me.role}`;
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
   for (const a of document.querySelectorAll('#nav a')) {
-    a.hidden = onPlatform() ? a.dataset.platform !== state.me.role
+    a.hidden = a.dataset.platform === 'any' ? false : onPlatform() ? a.dataset.platform !== state.me.role
       : a.dataset.platform ? true : a.dataset.minRole ? !atLeast(a.dataset.minRole) : false;
     if (a.dataset.page === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -83,7 +84,7 @@ async function route() {
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
   const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = onPlatform() ? { platform } : { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback };
+  const table = onPlatform() ? { platform, security } : { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback, security };
   const page = table[name] || (onPlatform() ? platform : pages.cameras);
   shell(true);
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }

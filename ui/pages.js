@@ -6,6 +6,7 @@ import { b64, unb64, deriveKeys, newMemberKeys, newRecoveryKey, unwrapSecretKey,
 import { checkPassword } from './password.js';
 import { cameraKeys, createCameraKey, shareCamera, keyFingerprint } from './camkeys.js';
 import { base32, otpauthUri, grouped } from './totp.js';
+import { assertKey, createKey, webauthnErrorText } from './security.js';
 
 const field = (label, attrs, hint) => {
   const id = attrs.id || `f-${attrs.name}`;
@@ -22,6 +23,7 @@ function busy(form, on, label) {
 function errorText(e) {
   if (e.status === 429) return `Too many attempts. Try again in ${Math.ceil((e.retryAfter || 60) / 60)} min.`;
   const map = { bad_credentials: 'Email, password or code is wrong.', bad_token: 'This link is no longer valid (used or expired).',
+                key_refused: 'The security key was refused (not registered to this account, or its answer did not check out). Sign in again.',
                 bad_input: 'Please check the fields.', bad_origin: 'Refused: wrong origin.', exists: 'That name is taken.' };
   return map[e.code] || e.message || 'Failed.';
 }
@@ -134,10 +136,14 @@ export async function invite(token, fpFromLink) {
       h('p', { class: 'error', text: 'The inviter\u2019s key fingerprint in your link does not match the key the server presents. Do not continue; ask the inviter for a new link.' }));
   }
   const err = h('p', { class: 'error', role: 'alert' });
-  const needTotp = info.role !== 'viewer';
-  const useTotp = h('input', { type: 'checkbox', id: 'f-use-totp', checked: needTotp, disabled: needTotp });
+  // Where the organization does not allow TOTP, owners and admins join with a security key.
+  const needKey = !!info.key_required;
+  const needTotp = info.role !== 'viewer' && !needKey;
+  const useTotp = h('input', { type: 'checkbox', id: 'f-use-totp', checked: needTotp, disabled: needTotp || needKey });
+  const keyBox = needKey ? h('fieldset', { class: 'card', id: 'join-key' }, h('legend', { text: 'Security key or passkey' }),
+    h('p', { class: 'muted', text: `${info.org} requires a security key for this role. When you press Join, your browser asks you to touch the key or confirm with a passkey.` })) : null;
   const totp = totpEnrol(() => info.email, () => info.org);
-  const pwf = passwordFields({ mfa: () => useTotp.checked, email: () => info.email });
+  const pwf = passwordFields({ mfa: () => useTotp.checked || needKey, email: () => info.email });
   const toggle = () => { totp.node.hidden = !useTotp.checked; pwf.update(); };
   useTotp.addEventListener('change', toggle);
   const form = h('form', { class: 'card', novalidate: true },
@@ -145,7 +151,7 @@ export async function invite(token, fpFromLink) {
     h('p', {}, `${info.inviter} invited `, h('strong', { text: info.email }), ` as ${info.role}.`),
     h('p', { class: 'hint' }, 'Inviter key fingerprint (matches your link): ', h('span', { class: 'mono', text: info.inviter_fingerprint })),
     pwf.node,
-    h('label', { class: 'check' }, useTotp, needTotp ? ' Authenticator app (required for admins)' : ' Use an authenticator app (recommended; allows 8+ character passwords)'),
+    needKey ? keyBox : info.totp_allowed === false ? null : h('label', { class: 'check' }, useTotp, needTotp ? ' Authenticator app (required for admins)' : ' Use an authenticator app (recommended; allows 8+ character passwords)'),
     totp.node, h('button', { type: 'submit', text: 'Join' }), err);
   toggle();
   form.addEventListener('submit', async (ev) => {
@@ -158,6 +164,11 @@ export async function invite(token, fpFromLink) {
     const body = { ...mk.body, token };
     if (useTotp.checked) { body.totp_secret = b64(totp.secret); body.totp_code = totp.code(); }
     try {
+      if (needKey) {
+        busy(form, false); busy(form, true, 'Touch your security key…');
+        try { body.webauthn = { ...(await createKey('/api/setup/invite/webauthn', { token })), name: 'Security key' }; }
+        catch (e) { err.textContent = webauthnErrorText(e); busy(form, false); return; }
+      }
       const me = await api('POST', '/api/setup/invite', body);
       signedIn(me, mk.session); history.replaceState(null, '', '#/cameras'); go('#/cameras');
     } catch (e) { err.textContent = errorText(e); busy(form, false); }
@@ -173,7 +184,7 @@ export async function login(email) {
     field('Email', { name: 'email', type: 'email', autocomplete: 'username', required: true, value: email || '' }),
     field('Password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
     field('Authenticator code', { name: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6 },
-      'Required for owners and admins, and for anyone who set up an authenticator app.'),
+      'Leave empty to use your security key. Owners and admins need a key or, where allowed, this code.'),
     h('button', { type: 'submit', text: 'Sign in' }), err);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault(); err.textContent = '';
@@ -187,11 +198,21 @@ export async function login(email) {
       const body = { email: em, auth_key: b64(auth) };
       if (code) body.totp_code = code;
       wipe(auth);
-      const me = await api('POST', '/api/login', body);
+      let me;
+      try { me = await api('POST', '/api/login', body); }
+      catch (e) {
+        if (e.code !== 'webauthn_required') throw e;
+        // Password accepted; the second factor is a security key (security.js).
+        busy(form, false); busy(form, true, 'Touch your security key…');
+        err.className = 'hint'; err.textContent = 'Use your security key or passkey to finish signing in.';
+        try { me = await api('POST', '/api/login/webauthn', await assertKey(e.body)); }
+        catch (e2) { if (e2.code === 'bad_credentials') e2.code = 'key_refused'; throw e2; }
+        finally { err.className = 'error'; err.textContent = ''; }
+      }
       const privateKey = unwrapSecretKey(unb64(me.wrapped_sk), kek);
       signedIn(me, { kek, publicKey: unb64(me.public_key), privateKey });
       if (!location.hash.startsWith('#/') || location.hash === '#/login') location.hash = '#/cameras'; else go(location.hash);
-    } catch (e) { err.textContent = errorText(e); busy(form, false); }
+    } catch (e) { err.textContent = e.name && e.name !== 'ApiError' && e.name !== 'Error' ? webauthnErrorText(e) : errorText(e); busy(form, false); }
   });
   setTimeout(() => (email ? form.password : form.email).focus(), 0);
   return form;
@@ -349,9 +370,9 @@ export async function members() {
   const myFp = fingerprint(state.keys.publicKey);
   root.append(h('h1', { text: 'Members' }),
     h('p', { class: 'hint' }, 'Your key fingerprint: ', h('span', { class: 'mono', id: 'my-fp', text: myFp })),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Key fingerprint', 'TOTP', ''].map((t) => h('th', { text: t })))),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Key fingerprint', 'TOTP', 'Security keys', ''].map((t) => h('th', { text: t })))),
       h('tbody', {}, list.map((m) => h('tr', {}, h('td', { text: m.email }), h('td', { text: m.role }),
-        h('td', { class: 'mono', text: m.fingerprint }), h('td', { text: m.totp ? 'yes' : 'no' }),
+        h('td', { class: 'mono', text: m.fingerprint }), h('td', { text: m.totp ? 'yes' : 'no' }), h('td', { text: String(m.security_keys || 0) }),
         h('td', {}, m.role !== 'owner' && m.id !== state.me.id ? h('button', { class: 'danger', type: 'button', text: 'Remove',
           'aria-label': `Remove ${m.email}`, onclick: async () => {
             if (confirm(`Remove ${m.email}? Their sessions end and their keys are deleted.`)) { await api('DELETE', `/api/members/${m.id}`); toast('Removed'); reload(); }

@@ -11,9 +11,11 @@
  *     VG_EAGAIN even for the right key (NIST SP 800-63B §5.2.2).
  *  4. Setup and invitation tokens are single use: they are marked used in the
  *     same transaction that creates the member.
- *  5. Owners and admins cannot exist without TOTP (checked at creation). */
+ *  5. Owners and admins cannot exist without a second factor: TOTP, or a
+ *     security key where the organization does not allow TOTP (auth/mfa.h). */
 #include "auth/auth.h"
 #include "auth/audit.h"
+#include "auth/mfa.h"
 #include "auth/totp.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -294,7 +296,7 @@ int vg_auth_setup_info(vg_auth *a, const char *token, int64_t now, vg_setup_info
 static int member_keys_ok(const vg_member_keys *k, enum vg_role role, int64_t now, int64_t *step)
 {
     *step = 0;
-    if (role >= VG_ROLE_ADMIN && !k->has_totp) return VG_EINVAL;
+    if (role >= VG_ROLE_ADMIN && !k->has_totp && !k->webauthn) return VG_EINVAL;
     if (!k->has_totp) return 0;
     int rc = vg_totp_verify(k->totp_secret, sizeof k->totp_secret, now, k->totp_code, 0, step);
     return rc ? VG_EINVAL : 0;
@@ -495,13 +497,16 @@ static int check_credentials(vg_auth *a, const member_row *m, const uint8_t key[
     khash(a->k_auth, key, 32, h);
     int ok = sodium_memcmp(h, m->auth_hash, 32) == 0 && m->active;
     sodium_memzero(h, sizeof h);
-    if (m->has_totp) {
+    /* The organization's policy picks the second factor (auth/mfa.h). */
+    int factor = vg_mfa_factor(a->db, m->org, m->id, m->role, m->has_totp, code && *code);
+    if (factor == VG_MFA_TOTP) {
         if (vg_totp_verify(m->totp, 20, now, code, m->last_step, &step)) ok = 0;
-    } else if (m->role >= VG_ROLE_ADMIN) {
-        ok = 0;   /* invariant 5; never reached with a consistent database */
+    } else if (factor == VG_MFA_REFUSE) {
+        ok = 0;   /* invariant 5: no allowed second factor */
     }
     if (!ok) return VG_EAUTH;
-    if (!m->has_totp) return 0;
+    if (factor == VG_MFA_WEBAUTHN) return VG_AUTH_NEED_WEBAUTHN;
+    if (factor != VG_MFA_TOTP) return 0;
     return vg_db_run(a->db, "UPDATE members SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1",
                      "ii", step, m->id);
 }
@@ -531,6 +536,11 @@ int vg_auth_login(vg_auth *a, const char *email, const uint8_t auth_key[VG_AUTH_
             vg_scope s = {a->db, m.org};
             (void)vg_audit_add(&s, m.id, em, "login.fail", "{}", addr, now * 1000);
         }
+    }
+    if (rc == VG_AUTH_NEED_WEBAUTHN) {
+        ctx_fill(ctx, a->db, m.org, m.id, m.role, em, addr);
+        sodium_memzero(&m, sizeof m);
+        return rc;
     }
     if (!rc) rc = session_open(a, m.org, m.id, now, addr, sid_out, sidsz);
     if (!rc) {
@@ -647,6 +657,7 @@ static int invite_find(vg_auth *a, const uint8_t th[32], int64_t now, vg_invite_
         snprintf(info->org_name, sizeof info->org_name, "%s", vg_db_text(st, 4));
         snprintf(info->inviter_email, sizeof info->inviter_email, "%s", vg_db_text(st, 5));
         if (pk && n == VG_PK_LEN) memcpy(info->inviter_pk, pk, VG_PK_LEN);
+        info->org_id = *org;
         rc = 0;
     } else if (rc == 0) {
         rc = VG_EAUTH;
@@ -670,7 +681,8 @@ static int accept_tx(vg_auth *a, const uint8_t th[32], const vg_member_keys *k, 
     int64_t id, org, inviter, member, step;
     int rc = invite_find(a, th, now, &info, &id, &org, &inviter);
     if (rc) return rc;
-    if (member_keys_ok(k, info.role, now, &step)) return VG_EINVAL;
+    if (member_keys_ok(k, info.role, now, &step) || vg_mfa_join_ok(a->db, org, info.role, k->has_totp, k->webauthn != NULL))
+        return VG_EINVAL;
     rc = vg_db_run(a->db, "UPDATE invitations SET used = 1 WHERE id = ?1 AND used = 0", "i", id);
     if (rc) return rc;
     if (vg_db_changes(a->db) != 1) return VG_EAUTH;
@@ -679,6 +691,7 @@ static int accept_tx(vg_auth *a, const uint8_t th[32], const vg_member_keys *k, 
     rc = session_open(a, org, member, now, addr, sid_out, sidsz);
     if (rc) return rc;
     ctx_fill(ctx, a->db, org, member, info.role, info.email, addr);
+    if (k->webauthn && (rc = vg_mfa_cred_store(ctx, k->webauthn, k->webauthn_name, now))) return rc;
     char fp[48], detail[200];
     vg_key_fingerprint(k->pk, fp, sizeof fp);
     snprintf(detail, sizeof detail, "{\"role\":\"%s\",\"key\":\"%s\"}", vg_role_name(info.role), fp);
@@ -695,4 +708,39 @@ int vg_auth_invite_accept(vg_auth *a, const char *token, const vg_member_keys *k
     rc = accept_tx(a, th, k, now, addr, sid_out, sidsz, ctx);
     if (rc) { vg_db_rollback(a->db); return rc; }
     return vg_db_commit(a->db);
+}
+
+/* ---- for the second step of a login (mfa.c) ------------------------------------ */
+
+int vg_auth_throttle(vg_auth *a, const char *email, const char *addr, int64_t now, int *retry_after)
+{
+    char kacct[VG_EMAIL_MAX + 8], kaddr[80];
+    int rc;
+    snprintf(kaddr, sizeof kaddr, "ip:%s", addr ? addr : "");
+    if ((rc = throttle_check(a, kaddr, now, retry_after))) return rc;
+    if (!email) return 0;
+    snprintf(kacct, sizeof kacct, "a:%s", email);
+    return throttle_check(a, kacct, now, retry_after);
+}
+
+void vg_auth_throttle_fail(vg_auth *a, const char *email, const char *addr, int64_t now)
+{
+    char kacct[VG_EMAIL_MAX + 8], kaddr[80];
+    snprintf(kaddr, sizeof kaddr, "ip:%s", addr ? addr : "");
+    throttle_fail(a, kaddr, now);
+    if (!email) return;
+    snprintf(kacct, sizeof kacct, "a:%s", email);
+    throttle_fail(a, kacct, now);
+}
+
+int vg_auth_session_begin(vg_auth *a, int64_t org, int64_t member, enum vg_role role, const char *email,
+                          const char *addr, int64_t now, char *sid_out, size_t sidsz, vg_ctx *ctx)
+{
+    char kacct[VG_EMAIL_MAX + 8];
+    int rc = session_open(a, org, member, now, addr, sid_out, sidsz);
+    if (rc) return rc;
+    snprintf(kacct, sizeof kacct, "a:%s", email ? email : "");
+    (void)vg_db_run(a->db, "DELETE FROM throttle WHERE key = ?1", "t", kacct);
+    ctx_fill(ctx, a->db, org, member, role, email, addr);
+    return 0;
 }

@@ -50,7 +50,7 @@ enum vg_role vg_role_parse(const char *s);
 /* Whether a caller with role `have` may use a route that needs `need`: a
  * tenant role at least `need` for tenant routes; exactly `need` for the
  * platform roles; any role for VG_ROLE_NONE (routes about the caller's own
- * session: /api/me, /api/logout). */
+ * session: /api/me, /api/logout; its own security keys). */
 int vg_role_allows(enum vg_role have, enum vg_role need);
 
 /* Who is asking: built by the session check, carried through a request. The
@@ -72,6 +72,10 @@ typedef struct vg_member_keys {
     int has_totp;
     uint8_t totp_secret[20];
     char totp_code[8];   /* proves the authenticator app was set up */
+    /* A security key the caller verified against an "invite" challenge
+     * (auth/mfa.h): stored with the member, in the same transaction. */
+    const struct vg_wa_cred *webauthn;
+    const char *webauthn_name;
 } vg_member_keys;
 
 #define VG_ORG_UID_LEN 16
@@ -124,7 +128,11 @@ int vg_auth_setup(vg_auth *a, const char *token, const char *org_name, const cha
  * whether an account exists. */
 int vg_auth_login_salt(vg_auth *a, const char *email, uint8_t salt[VG_SALT_LEN]);
 /* VG_EAUTH: wrong email/key/TOTP (one answer for all). VG_EAGAIN: throttled,
- * *retry_after seconds (checked before the credentials). */
+ * *retry_after seconds (checked before the credentials).
+ * VG_AUTH_NEED_WEBAUTHN: the password was right and the member's second
+ * factor is a security key: no session yet, ctx names the member, and the
+ * login goes on with an assertion (auth/mfa.h). */
+#define VG_AUTH_NEED_WEBAUTHN 1
 int vg_auth_login(vg_auth *a, const char *email, const uint8_t auth_key[VG_AUTH_KEY_LEN],
                   const char *totp_code, const char *addr, int64_t now,
                   char *sid_out, size_t sidsz, vg_ctx *ctx, int *retry_after);
@@ -142,9 +150,18 @@ typedef struct vg_invite_info {
     char org_name[VG_NAME_MAX + 1];
     char inviter_email[VG_EMAIL_MAX + 1];
     uint8_t inviter_pk[VG_PK_LEN];
+    int64_t org_id;
 } vg_invite_info;
 int vg_auth_invite_info(vg_auth *a, const char *token, int64_t now, vg_invite_info *info);
 int vg_auth_invite_accept(vg_auth *a, const char *token, const vg_member_keys *k, int64_t now,
                           const char *addr, char *sid_out, size_t sidsz, vg_ctx *ctx);
+
+/* For the second step of a login (auth/mfa.c). email NULL: the address only.
+ * vg_auth_session_begin opens the session, clears the account's throttle
+ * rows and fills ctx; the caller audits the login. */
+int vg_auth_throttle(vg_auth *a, const char *email, const char *addr, int64_t now, int *retry_after);
+void vg_auth_throttle_fail(vg_auth *a, const char *email, const char *addr, int64_t now);
+int vg_auth_session_begin(vg_auth *a, int64_t org, int64_t member, enum vg_role role, const char *email,
+                          const char *addr, int64_t now, char *sid_out, size_t sidsz, vg_ctx *ctx);
 
 #endif

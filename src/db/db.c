@@ -45,6 +45,7 @@ static const struct migration {
     { 3, 1, vg_db_schema_v3_sql },
     { 4, 1, vg_db_schema_v4_sql },
     { 5, 0, vg_db_schema_v5_sql },
+    { 8, 0, vg_db_schema_v8_sql },
 };
 
 static int schema_version(sqlite3 *h)

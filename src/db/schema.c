@@ -119,3 +119,27 @@ const char vg_db_schema_v4_sql[] =
 const char vg_db_schema_v5_sql[] =
     "ALTER TABLE cameras ADD COLUMN sub_url TEXT;\n"
     "UPDATE meta SET v = '5' WHERE k = 'schema_version';\n";
+/* Version 8 (WebAuthn second factor: docs/design/webauthn.md). New tables
+ * only, so the step depends on no other step's columns. org_security: one
+ * optional row per organization (no row = TOTP allowed, UV not required).
+ * webauthn_challenges: single-use, short-lived challenges bound (bind_hash)
+ * to a pending login, a session or an invitation; member_id is NULL for an
+ * invitation (the member does not exist yet). */
+const char vg_db_schema_v8_sql[] =
+    "CREATE TABLE IF NOT EXISTS org_security(\n"
+    "  org_id INTEGER PRIMARY KEY REFERENCES organizations(id),\n"
+    "  allow_totp INTEGER NOT NULL DEFAULT 1, require_uv INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE TABLE IF NOT EXISTS webauthn_credentials(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  cred_id BLOB NOT NULL UNIQUE, cose_key BLOB NOT NULL, alg INTEGER NOT NULL,\n"
+    "  sign_count INTEGER NOT NULL DEFAULT 0, name TEXT NOT NULL, aaguid BLOB, fmt TEXT NOT NULL,\n"
+    "  created INTEGER NOT NULL, last_used INTEGER);\n"
+    "CREATE INDEX IF NOT EXISTS webauthn_credentials_member ON webauthn_credentials(member_id);\n"
+    "CREATE TABLE IF NOT EXISTS webauthn_challenges(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL,\n"
+    "  member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  purpose TEXT NOT NULL CHECK(purpose IN('login','register','invite')),\n"
+    "  bind_hash BLOB NOT NULL, challenge BLOB NOT NULL, expires INTEGER NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS webauthn_challenges_bind ON webauthn_challenges(bind_hash);\n"
+    "UPDATE meta SET v = '8' WHERE k = 'schema_version';\n";

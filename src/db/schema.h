@@ -9,5 +9,6 @@ extern const char vg_db_schema_v2_sql[];
 extern const char vg_db_schema_v3_sql[];
 extern const char vg_db_schema_v4_sql[];
 extern const char vg_db_schema_v5_sql[];
+extern const char vg_db_schema_v8_sql[];
 
 #endif

@@ -5,6 +5,7 @@
  * Camera credentials are write-only: no response includes them. */
 #include "web/web_int.h"
 #include "auth/audit.h"
+#include "auth/mfa.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "rec/recorder.h"
@@ -175,12 +176,15 @@ static enum MHD_Result h_invite_info(vg_web *w, vg_req *r, json_t *b, struct MHD
     vg_invite_info in;
     char fp[48], pkb[64];
     const char *tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+    vg_mfa_policy pol;
     if (vg_auth_invite_info(w->auth, tok, vg_web_now(), &in)) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (vg_mfa_policy_get(w->db, in.org_id, &pol)) return server_error(c);
     vg_key_fingerprint(in.inviter_pk, fp, sizeof fp);
     b64(in.inviter_pk, sizeof in.inviter_pk, pkb, sizeof pkb);
-    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "email", in.email, "role",
+    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "email", in.email, "role",
                          vg_role_name(in.role), "org", in.org_name, "inviter", in.inviter_email,
-                         "inviter_public_key", pkb, "inviter_fingerprint", fp));
+                         "inviter_public_key", pkb, "inviter_fingerprint", fp, "totp_allowed", pol.allow_totp,
+                         "key_required", vg_mfa_required(in.role) && !pol.allow_totp));
 }
 
 static enum MHD_Result h_invite_accept(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
@@ -188,7 +192,9 @@ static enum MHD_Result h_invite_accept(vg_web *w, vg_req *r, json_t *b, struct M
     vg_member_keys k;
     char sid[VG_TOKEN_B64_MAX];
     if (parse_member_keys(b, &k)) return bad(c, "bad_keys");
+    if (vg_webauthn_invite_key(w, b, &k)) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "webauthn_refused");
     int rc = vg_auth_invite_accept(w->auth, jstr(b, "token"), &k, vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
+    free((void *)k.webauthn);
     sodium_memzero(&k, sizeof k);
     return session_result(w, r, c, rc, MHD_HTTP_FORBIDDEN, "bad_token", MHD_HTTP_CREATED, sid);
 }
@@ -218,6 +224,7 @@ static enum MHD_Result h_login(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
                            sid, sizeof sid, &r->ctx, &retry);
     sodium_memzero(key, sizeof key);
     if (rc == VG_EAGAIN) return vg_reply_retry(c, retry);
+    if (rc == VG_AUTH_NEED_WEBAUTHN) return vg_webauthn_login_begin(w, r, c);   /* webauthn_api.c */
     return session_result(w, r, c, rc, MHD_HTTP_UNAUTHORIZED, "bad_credentials", MHD_HTTP_OK, sid);
 }
 
@@ -240,7 +247,8 @@ static enum MHD_Result h_members(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
 {
     vg_stmt *st;
     json_t *arr = json_array();
-    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT id, email, role, public_key, totp_secret IS NOT NULL, created "
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT id, email, role, public_key, totp_secret IS NOT NULL, created, "
+                      "(SELECT COUNT(*) FROM webauthn_credentials k WHERE k.member_id = members.id) "
                       "FROM members WHERE org_id = ?1 ORDER BY id", "")) {
         json_decref(arr);
         return server_error(c);
@@ -252,10 +260,10 @@ static enum MHD_Result h_members(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
         /* Public keys are public: an admin's browser seals camera keys to them
          * (checking each against its fingerprint). */
         if (pk && n == VG_PK_LEN) { vg_key_fingerprint(pk, fp, sizeof fp); b64(pk, n, pkb, sizeof pkb); }
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:I}", "id", (json_int_t)vg_db_int(st, 0),
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:I,s:I}", "id", (json_int_t)vg_db_int(st, 0),
                               "email", vg_db_text(st, 1), "role", vg_db_text(st, 2), "fingerprint", fp,
                               "public_key", pkb, "totp", (int)vg_db_int(st, 4), "created",
-                              (json_int_t)vg_db_int(st, 5)));
+                              (json_int_t)vg_db_int(st, 5), "security_keys", (json_int_t)vg_db_int(st, 6)));
     }
     vg_db_done(st);
     return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o}", "members", arr));
@@ -549,6 +557,12 @@ static enum MHD_Result h_audit(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
     json_t *o = json_pack("{s:o,s:s,s:b}", "entries", arr, "head", hex, "verified", vrc == 0);
     if (vrc) json_object_set_new(o, "first_bad_seq", json_integer(bad_seq));
     return vg_reply_json(c, MHD_HTTP_OK, o);
+}
+
+enum MHD_Result vg_api_session_result(vg_web *w, vg_req *r, struct MHD_Connection *c, int rc, unsigned auth_status,
+                                      const char *auth_error, unsigned ok_status, char *sid)
+{
+    return session_result(w, r, c, rc, auth_status, auth_error, ok_status, sid);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */

@@ -36,6 +36,7 @@ static const struct {
     {"/segsig.js", "segsig.js", "text/javascript; charset=utf-8"},
     {"/playback.js", "playback.js", "text/javascript; charset=utf-8"},
     {"/platform.js", "platform.js", "text/javascript; charset=utf-8"},
+    {"/security.js", "security.js", "text/javascript; charset=utf-8"},
     {"/blocklist.txt", "blocklist.txt", "text/plain; charset=utf-8"},
     {"/favicon.svg", "favicon.svg", "image/svg+xml"},
     {"/vendor/libsodium-wrappers.mjs", "vendor/libsodium-wrappers.mjs", "text/javascript; charset=utf-8"},

@@ -96,6 +96,7 @@ static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_api_routes,
     vg_recorder_routes,
     vg_platform_routes,
+    vg_webauthn_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */

@@ -80,6 +80,18 @@ const vg_web_route *vg_api_routes(size_t *n);
 const vg_web_route *vg_recorder_routes(size_t *n);
 void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
 const char *vg_api_jstr(json_t *b, const char *k);
+/* The end of every call that may open a session: the cookie and /api/me on
+ * success; sid (VG_TOKEN_B64_MAX bytes) is wiped. */
+enum MHD_Result vg_api_session_result(vg_web *w, vg_req *r, struct MHD_Connection *c, int rc, unsigned auth_status,
+                                      const char *auth_error, unsigned ok_status, char *sid);
+
+/* webauthn_api.c: security keys, login step 2, second-factor policy */
+const vg_web_route *vg_webauthn_routes(size_t *n);
+enum MHD_Result vg_webauthn_login_begin(vg_web *w, vg_req *r, struct MHD_Connection *c);
+/* The optional "webauthn" registration in an invitation's acceptance: 0 and
+ * k->webauthn set (malloc'd; the caller frees it) or left NULL when absent;
+ * an error when present and refused. */
+int vg_webauthn_invite_key(vg_web *w, json_t *b, vg_member_keys *k);
 
 /* Recording glue (`vigil run`): the web learns the recorder and the store.
  * Called on the thread that will run the web's loop, before it runs. Starts
