@@ -226,7 +226,9 @@ def test_operator_refused_on_tenant_routes(srv, op):
 # The functions of src/auth/auth.c that may open a session: each needs the
 # person's own setup link, invitation or credentials. A new sign-in method
 # (e.g. WebAuthn) is added here after review; an impersonation route never is.
-SESSION_OPENERS = ["accept_tx", "setup_tx", "vg_auth_login"]
+# vg_auth_session_begin: the second step of a security-key login (mfa.c), only
+# after the member's own password step and a verified WebAuthn assertion.
+SESSION_OPENERS = ["accept_tx", "setup_tx", "vg_auth_login", "vg_auth_session_begin"]
 
 
 def test_only_a_members_own_credentials_open_a_session():
@@ -246,6 +248,17 @@ def test_only_a_members_own_credentials_open_a_session():
         if re.search(r"\bsession_open\(", line) and not line.startswith("static int session_open"):
             callers.append(func)
     assert sorted(callers) == sorted(SESSION_OPENERS), callers
+    # ... and the security-key step is reached only from the assertion check.
+    begins = []
+    for p, t in srcs.items():
+        func = None
+        for line in t.splitlines():
+            m = re.match(r"^(?:static )?(?:int|void) (\w+)\(", line)
+            if m:
+                func = m.group(1)
+            if re.search(r"\bvg_auth_session_begin\(", line) and not m:
+                begins.append((os.path.relpath(p, ROOT), func))
+    assert begins == [("src/auth/mfa.c", "vg_mfa_login_finish")], begins
     # No other file reaches the sessions table to write it.
     for p, t in srcs.items():
         if p.endswith("auth.c"):

@@ -56,6 +56,7 @@ KNOWN_CLASSES = {"public", "session", "viewer", "admin", "owner", "support", "op
 BODIES = {
     "PATCH /api/cameras/{id}": {"site_id": None},
     "POST /api/audit/export": {"camera_id": "{cam}", "from90k": 0, "to90k": 90000},
+    "PATCH /api/webauthn/credentials/{id}": {"name": "walk"},
 }
 QUERIES = {
     "GET /api/live": "?camera={cam}",
