@@ -4,7 +4,7 @@
 // by the playback page (a streaming reader feeding MSE) and by export (a whole
 // range into one fragmented MP4). No DOM here apart from what callers pass.
 import { api } from './api.js';
-import { unb64any } from './camkeys.js';
+import { unb64any, keyFor } from './camkeys.js';
 import { openEnvelope, openContentKey, splitEnvelopes, parseHeader } from './footage.js';
 import { parseInit, fragmentTimes, rebaseFragment } from './mp4.js';
 import sodium from './vendor/libsodium-wrappers.mjs';
@@ -24,9 +24,16 @@ export class Segment {
 
   static async load(id, camKeys, orgId) {
     const meta = await api('GET', `/api/segments/${id}`);
-    if (meta.footage_pk && sodium.compare(unb64any(meta.footage_pk), camKeys.publicKey) !== 0)
-      throw new ArchiveError('other_key', 'This recording is sealed to a different camera key (made before the camera\u2019s current key). It cannot be opened here.');
-    const ckey = openContentKey(unb64any(meta.sealed_key), camKeys);
+    // The key period this segment was sealed to (docs/design/keys.md); after a
+    // rotation since the ring was fetched, fetch it again once.
+    let k = camKeys;
+    if (meta.footage_pk) {
+      const pk = unb64any(meta.footage_pk);
+      k = keyFor(camKeys, pk);
+      if (!k && camKeys.refresh) k = keyFor(await camKeys.refresh(), pk);
+      if (!k) throw new ArchiveError('other_key', 'This recording is sealed to a camera key you do not hold (made before the camera\u2019s own key, or a key period that has left retention). It cannot be opened here.');
+    }
+    const ckey = openContentKey(unb64any(meta.sealed_key), k);
     const seg = new Segment(meta, ckey, null, null);
     const initFrag = meta.fragments.find((f) => f.seq === 0);
     if (!initFrag) throw new ArchiveError('no_init', `segment ${id} has no init segment`);

@@ -264,8 +264,13 @@ enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connect
     int rc = vg_db_begin(db);
     /* A new key pair starts a new period; the old one keeps its wraps until
      * it leaves retention (rotation.c). */
-    if (!rc) rc = vg_rot_new_period(&r->ctx.scope, r->id, pk, vg_web_now(), &rotated, old_pk);
-    if (rc == VG_EINVAL) { vg_db_rollback(db); return vg_reply_error(c, MHD_HTTP_CONFLICT, "key_reused"); }
+    const char *why = vg_api_jstr(b, "reason");
+    int due = why && strcmp(why, "due") == 0;
+    if (!rc) rc = vg_rot_new_period(&r->ctx.scope, r->id, pk, vg_web_now(), due, &rotated, old_pk);
+    if (rc == VG_EINVAL || rc == VG_EAGAIN) {
+        vg_db_rollback(db);
+        return vg_reply_error(c, MHD_HTTP_CONFLICT, rc == VG_EINVAL ? "key_reused" : "not_due");
+    }
     if (!rc)
         rc = vg_scope_run(&r->ctx.scope, "UPDATE cameras SET footage_pk = ?3, recovery_sealed_sk = ?4 "
                           "WHERE org_id = ?1 AND id = ?2", "ibb", r->id, pk, sizeof pk, rsk, sizeof rsk);
@@ -282,11 +287,9 @@ enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connect
     for (size_t i = 0; i < n; i++) json_array_append_new(ms, json_integer(members[i]));
     if (rotated) {
         char ofp[48];
-        const char *why = vg_api_jstr(b, "reason");
         vg_key_fingerprint(old_pk, ofp, sizeof ofp);
         vg_api_audit(r, "camera.key.rotate", json_pack("{s:I,s:s,s:s,s:o,s:s}", "camera", (json_int_t)r->id,
-                     "fingerprint", fp, "previous", ofp, "members", ms,
-                     "reason", why && strcmp(why, "due") == 0 ? "due" : "manual"));
+                     "fingerprint", fp, "previous", ofp, "members", ms, "reason", due ? "due" : "manual"));
     } else {
         vg_api_audit(r, "camera.key", json_pack("{s:I,s:s,s:o}", "camera", (json_int_t)r->id, "fingerprint", fp,
                                                 "members", ms));

@@ -65,8 +65,21 @@ static int64_t period_days(const vg_scope *s)
 
 /* ---- the key PUT's side (keys_api.c) ------------------------------------------------ */
 
-int vg_rot_new_period(const vg_scope *s, int64_t cam, const uint8_t pk[VG_PK_LEN], int64_t now, int *rotated,
-                      uint8_t old_pk[VG_PK_LEN])
+/* Creation time of the camera's current period (0 if none). */
+static int64_t current_created(const vg_scope *s, int64_t cam)
+{
+    vg_stmt *st;
+    int64_t t = 0;
+    if (vg_scope_prep(s, &st, "SELECT p.created FROM camera_key_periods p JOIN cameras c ON c.id = p.camera_id AND "
+                      "c.footage_pk = p.footage_pk WHERE p.org_id = ?1 AND p.camera_id = ?2", "i", cam))
+        return 0;
+    if (vg_db_step(st) == 1) t = vg_db_int(st, 0);
+    vg_db_done(st);
+    return t;
+}
+
+int vg_rot_new_period(const vg_scope *s, int64_t cam, const uint8_t pk[VG_PK_LEN], int64_t now, int due_only,
+                      int *rotated, uint8_t old_pk[VG_PK_LEN])
 {
     vg_stmt *st;
     int has_old = 0, same = 0, reused = 0, rc;
@@ -90,6 +103,12 @@ int vg_rot_new_period(const vg_scope *s, int64_t cam, const uint8_t pk[VG_PK_LEN
     reused = vg_db_step(st) == 1;
     vg_db_done(st);
     if (reused) return VG_EINVAL;
+    /* Two admins' browsers signing in at once both see a period due: the
+     * second finds it rotated already. */
+    if (due_only && has_old && !same) {
+        int64_t created = current_created(s, cam);
+        if (created && now < created + period_days(s) * 86400) return VG_EAGAIN;
+    }
     if (has_old && !same) {
         /* A camera keyed before periods existed has no row for its key yet. */
         rc = vg_scope_run(s, "INSERT INTO camera_key_periods(org_id, camera_id, footage_pk, created) "
@@ -188,6 +207,19 @@ static json_t *camera_periods(const vg_scope *s, int64_t cam)
     return arr;
 }
 
+/* Members holding the current key: the browser seals the next period to them. */
+static json_t *holders(const vg_scope *s, int64_t cam)
+{
+    vg_stmt *st;
+    json_t *arr = json_array();
+    if (vg_scope_prep(s, &st, "SELECT member_id FROM camera_keys WHERE org_id = ?1 AND camera_id = ?2 ORDER BY "
+                      "member_id", "i", cam))
+        return arr;
+    while (vg_db_step(st) == 1) json_array_append_new(arr, json_integer(vg_db_int(st, 0)));
+    vg_db_done(st);
+    return arr;
+}
+
 /* The organization's rotation state: the period, and per keyed camera its
  * current key, when the next rotation is due, and its periods. */
 static enum MHD_Result h_rotation(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
@@ -214,7 +246,9 @@ static enum MHD_Result h_rotation(vg_web *w, vg_req *r, json_t *b, struct MHD_Co
     vg_db_done(st);
     for (size_t i = 0; i < json_array_size(arr); i++) {
         json_t *o = json_array_get(arr, i);
-        json_object_set_new(o, "periods", camera_periods(&r->ctx.scope, json_integer_value(json_object_get(o, "id"))));
+        int64_t id = json_integer_value(json_object_get(o, "id"));
+        json_object_set_new(o, "periods", camera_periods(&r->ctx.scope, id));
+        json_object_set_new(o, "holders", holders(&r->ctx.scope, id));
     }
     return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:I,s:I,s:o}", "period_days", (json_int_t)days, "now",
                                                    (json_int_t)now, "cameras", arr));

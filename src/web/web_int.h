@@ -119,9 +119,10 @@ const vg_web_route *vg_rotation_routes(size_t *n);
 /* In the key PUT's transaction, before camera_keys are replaced: retires the
  * camera's current period (moving its wraps) if pk is a new key, and records
  * pk's period. *rotated = 1 if a period was retired (old_pk set). VG_EINVAL:
- * pk was an earlier period's key (never current twice). */
-int vg_rot_new_period(const vg_scope *s, int64_t cam, const uint8_t pk[32], int64_t now, int *rotated,
-                      uint8_t old_pk[32]);
+ * pk was an earlier period's key (never current twice); VG_EAGAIN: due_only
+ * and the current period is not due. */
+int vg_rot_new_period(const vg_scope *s, int64_t cam, const uint8_t pk[32], int64_t now, int due_only,
+                      int *rotated, uint8_t old_pk[32]);
 /* Seals a retired, unshredded period's key to a member. VG_ENOTFOUND: no such period. */
 int vg_rot_wrap_period(const vg_scope *s, int64_t cam, const uint8_t pk[32], int64_t member,
                        const uint8_t sealed[80]);

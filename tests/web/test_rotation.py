@@ -146,6 +146,28 @@ def test_rotation_settings_and_due(srv):
     assert cam["next_rotation"] == cam["created"] + 7 * 86400 and cam["due"] is False
     assert len(cam["periods"]) == 1 and cam["periods"][0]["retired"] is None
 
+    assert cam["holders"] == [org.me["id"]]
+    # A period becomes due: backdate it past the organization's period.
+    assert c.call("PUT", "/api/keys/rotation", {"period_days": 1})[0] == 200
+    k2 = PrivateKey.generate()
+    st, js = org.put_key(k2, [(org.me["id"], org.owner.pk)], reason="due")
+    assert st == 409 and js["error"] == "not_due"       # not due yet: refused
+    con = sqlite3.connect(os.path.join(srv.dir, "data", "app.db"), timeout=10)
+    con.execute("UPDATE camera_key_periods SET created = created - 2 * 86400")
+    con.commit()
+    con.close()
+    st, js = c.call("GET", "/api/keys/rotation")
+    assert [x for x in js["cameras"] if x["id"] == org.cam][0]["due"] is True
+    assert org.put_key(k2, [(org.me["id"], org.owner.pk)], reason="due")[0] == 200
+    # A second browser that saw the same due period finds it rotated already.
+    st, js = org.put_key(PrivateKey.generate(), [(org.me["id"], org.owner.pk)], reason="due")
+    assert st == 409 and js["error"] == "not_due"
+    st, js = c.call("GET", "/api/keys/rotation")
+    cam = [x for x in js["cameras"] if x["id"] == org.cam][0]
+    assert cam["due"] is False and cam["fingerprint"] == fingerprint(bytes(k2.public_key))
+    assert [p["retired"] is None for p in cam["periods"]] == [True, False]
+    assert org.audit("camera.key.rotate")[0]["detail"]["reason"] == "due"
+
     # A viewer can neither read nor change the rotation settings.
     st, inv = c.call("POST", "/api/members", {"email": "v1@example.com", "role": "viewer"})
     v = KeyedMember("v1@example.com", with_totp=False)
