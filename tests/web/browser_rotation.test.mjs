@@ -50,7 +50,8 @@ try {
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
   const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  if (process.env.DEBUG) await page.addInitScript(() => { globalThis.VIGIL_DEBUG = true; });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); if (process.env.DEBUG) console.log('console:', m.type(), m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   page.on('dialog', (d) => d.accept());
 
@@ -174,6 +175,8 @@ try {
     await page.focus('#timeline');
     for (const k of keys) await page.keyboard.press(k);
     await page.waitForFunction(() => { const v = document.querySelector('#pb-video'); return v && v.readyState >= 2 && v.getVideoPlaybackQuality().totalVideoFrames > 0; }, null, { timeout: 20000 });
+    // A seek typed while the previous one is starting keeps the paused state: play.
+    if (await page.$eval('#pb-video', (v) => v.paused)) await page.click('#pb-play');
     const p0 = await page.$eval('#pb-video', (v) => v.currentTime);
     await page.waitForFunction((t) => document.querySelector('#pb-video').currentTime > t + 0.5, p0, { timeout: 15000 });
     const p1 = await page.$eval('#pb-video', (v) => v.currentTime);
@@ -194,6 +197,9 @@ try {
   console.error(e);
   for (const c of browser.contexts()) for (const [i, p] of c.pages().entries()) {
     await p.screenshot({ path: path.join(ART, `rotation-failure-${i}.png`), fullPage: true }).catch(() => {});
+    console.error('video', await p.evaluate(() => { const v = document.querySelector('video'); if (!v) return null;
+      const b = []; for (let j = 0; j < v.buffered.length; j++) b.push([v.buffered.start(j), v.buffered.end(j)]);
+      return JSON.stringify({ t: v.currentTime, paused: v.paused, rs: v.readyState, err: v.error && v.error.message, b }); }).catch(() => ''));
     console.error('page', p.url(), (await p.textContent('main').catch(() => '')).slice(0, 800));
   }
   console.error(errText.slice(-4000));
