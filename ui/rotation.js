@@ -56,7 +56,7 @@ export async function rotationPanel(reload) {
         catch (e) { btn.disabled = false; out.className = 'error'; out.textContent = e.message; }
       } });
     return h('tr', { 'data-camera': cam.id },
-      h('td', {}, h('strong', { text: cam.name })),
+      h('th', { scope: 'row', text: cam.name }),
       h('td', { class: 'mono rot-fp', text: cam.fingerprint, title: 'BLAKE2b-128 of the current period\u2019s public key' }),
       h('td', { text: when(cam.created) }),
       h('td', {}, cam.due ? h('span', { class: 'badge b-bad', text: 'due' }) : h('span', { text: when(cam.next_rotation) })),
