@@ -182,7 +182,7 @@ def test_rotation_settings_and_due(srv):
     assert srv.client().call("GET", "/api/cameras/%d/keys" % org.cam)[0] == 401
 
 
-def test_rotate_exclude_removed_member_then_shred(srv, tmp_path):
+def test_rotate_exclude_removed_member_then_shred(tmp_path):
     # One organization per server (the demo camera): this test runs on its own server.
     s2 = RunServer(extra=["--retain-bytes", "1"])
     try:
@@ -305,3 +305,75 @@ def run_rotation_and_shred(srv, tmp_path):
     old_wrap = bytes(by_pk[pk1]["sealed_sk"], "ascii")
     raw = b"".join(open(f, "rb").read() for f in glob.glob(os.path.join(srv.dir, "data", "app.db*")))
     assert unb64(old_wrap.decode()) not in raw
+
+
+def test_migration_gives_keyed_cameras_a_period(tmp_path):
+    """A database from before rotation (version 3) with a keyed camera: the
+    version-6 migration records the camera's current key as its first period,
+    so the next PUT is a rotation that keeps the old key's wraps."""
+    import re
+    import subprocess
+    from vigil_web import ROOT, VIGIL, Server, free_port, sanitizer_env
+
+    class ServeAt(Server):
+        def __init__(self, data):
+            self.dir = str(tmp_path)
+            self.port = free_port()
+            self.origin = "https://127.0.0.1:%d" % self.port
+            self.errpath = os.path.join(self.dir, "stderr-%d.txt" % self.port)
+            self.err = open(self.errpath, "wb")
+            self.proc = subprocess.Popen(
+                [VIGIL, "serve", "--data", data, "--listen", "127.0.0.1:%d" % self.port, "--ui",
+                 os.path.join(ROOT, "ui")], stdout=self.err, stderr=self.err, cwd=ROOT, env=sanitizer_env())
+            self.setup_token = None
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                m = re.search(r"#setup=([A-Za-z0-9_-]{43})", self.stderr())
+                if m:
+                    self.setup_token = m.group(1)
+                if "listening on" in self.stderr():
+                    return
+                time.sleep(0.05)
+            raise RuntimeError("vigil serve did not start: " + self.stderr())
+
+    data = str(tmp_path / "data")
+    s = ServeAt(data)
+    owner = KeyedMember("owner@example.com")
+    c, owner = setup_org(s, owner)
+    st, me = c.call("GET", "/api/me")
+    st, js = c.call("POST", "/api/cameras", {"name": "gate", "url": "rtsp://127.0.0.1:1/x"})
+    assert st == 201
+    cam = js["id"]
+    k1 = PrivateKey.generate()
+    rec = PrivateKey.generate()
+    body = {"footage_pk": b64(bytes(k1.public_key)),
+            "recovery_sealed_sk": b64(SealedBox(rec.public_key).encrypt(bytes(k1))),
+            "wrapped": [{"member_id": me["id"], "sealed_sk": b64(SealedBox(owner.box_sk.public_key).encrypt(bytes(k1)))}]}
+    assert c.call("PUT", "/api/cameras/%d/key" % cam, body)[0] == 200
+    assert s.stop() == 0
+    # Back to version 3: no period tables.
+    con = sqlite3.connect(os.path.join(data, "app.db"))
+    con.executescript("DROP TABLE camera_period_keys; DROP TABLE camera_key_periods; DROP TABLE key_rotation;"
+                      "UPDATE meta SET v = '3' WHERE k = 'schema_version';")
+    con.close()
+
+    s = ServeAt(data)
+    try:
+        c, st, _ = login(s, owner)
+        assert st == 200
+        con = sqlite3.connect("file:%s?mode=ro" % os.path.join(data, "app.db"), uri=True)
+        assert con.execute("SELECT v FROM meta WHERE k = 'schema_version'").fetchone()[0] == "6"
+        assert con.execute("SELECT footage_pk, retired FROM camera_key_periods").fetchall() == \
+            [(bytes(k1.public_key), None)]
+        con.close()
+        st, js = c.call("GET", "/api/keys/rotation")
+        assert st == 200 and js["cameras"][0]["fingerprint"] == fingerprint(bytes(k1.public_key))
+        k2 = PrivateKey.generate()
+        body["footage_pk"] = b64(bytes(k2.public_key))
+        body["wrapped"][0]["sealed_sk"] = b64(SealedBox(owner.box_sk.public_key).encrypt(bytes(k2)))
+        assert c.call("PUT", "/api/cameras/%d/key" % cam, body)[0] == 200
+        st, js = c.call("GET", "/api/cameras/%d/keys" % cam)
+        assert sorted(unb64(p["footage_pk"]) for p in js["periods"]) == sorted([bytes(k1.public_key),
+                                                                                bytes(k2.public_key)])
+    finally:
+        assert s.stop() == 0, s.stderr()
