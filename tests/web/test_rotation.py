@@ -181,6 +181,23 @@ def test_rotation_settings_and_due(srv):
                for e in org.audit("camera.denied"))
     assert srv.client().call("GET", "/api/cameras/%d/keys" % org.cam)[0] == 401
 
+    # Sharing the camera with the viewer: the current period, then the earlier one (the archive).
+    vid = [m["id"] for m in c.call("GET", "/api/members")[1]["members"] if m["email"] == v.email][0]
+    seal = lambda k: b64(SealedBox(v.box_sk.public_key).encrypt(bytes(k)))  # noqa: E731
+    assert c.call("POST", "/api/cameras/%d/key/wrap" % org.cam, {"member_id": vid, "sealed_sk": seal(k2)})[0] == 200
+    st, js = pub.call("GET", "/api/cameras/%d/keys" % org.cam)
+    assert st == 200 and [p["current"] for p in js["periods"]] == [True]
+    st, js = c.call("POST", "/api/cameras/%d/key/wrap" % org.cam,
+                    {"member_id": vid, "sealed_sk": seal(k1), "footage_pk": b64(os.urandom(32))})
+    assert st == 404 and js["error"] == "no_period"
+    st, js = c.call("POST", "/api/cameras/%d/key/wrap" % org.cam,
+                    {"member_id": vid, "sealed_sk": seal(k1), "footage_pk": b64(bytes(k1.public_key))})
+    assert st == 200
+    st, js = pub.call("GET", "/api/cameras/%d/keys" % org.cam)
+    opened = {unb64(p["footage_pk"]): SealedBox(v.box_sk).decrypt(unb64(p["sealed_sk"])) for p in js["periods"]}
+    assert opened == {bytes(k1.public_key): bytes(k1), bytes(k2.public_key): bytes(k2)}
+    assert org.audit("camera.key.wrap")[0]["detail"]["fingerprint"] == fingerprint(bytes(k1.public_key))
+
 
 def test_rotate_exclude_removed_member_then_shred(tmp_path):
     # One organization per server (the demo camera): this test runs on its own server.
