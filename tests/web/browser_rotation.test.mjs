@@ -161,11 +161,12 @@ try {
       const frags = media.length ? await seg.read(media, orgIdOf(me)) : [];
       out.push({ id: s.id, pk: seg.meta.footage_pk, init: seg.info.tracks.length, frags: frags.length });
     }
-    return out;
+    return { out, runs: rec.runs.length };
   }, camId);
-  const pks = new Set(opened.map((o) => o.pk));
-  check(opened.length >= 4 && pks.size === 4 && opened.every((o) => o.init > 0),
-    `${opened.length} segments over ${pks.size} key periods all decrypt in the browser`);
+  const pks = new Set(opened.out.map((o) => o.pk));
+  check(opened.out.length >= 4 && pks.size === 4 && opened.out.every((o) => o.init > 0),
+    `${opened.out.length} segments over ${pks.size} key periods all decrypt in the browser`);
+  check(opened.runs === 1, `one continuous recording across three rotations (${opened.runs} run)`);
 
   // 6. Playback: seek to the start (period 1) and 12 s before the end (period 4,
   // recorded for 16 s; not the live edge, where playback waits for data); frames decode
