@@ -4,7 +4,7 @@
 // by the playback page (a streaming reader feeding MSE) and by export (a whole
 // range into one fragmented MP4). No DOM here apart from what callers pass.
 import { api } from './api.js';
-import { unb64any } from './camkeys.js';
+import { unb64any, keyFor } from './camkeys.js';
 import { openEnvelope, openContentKey, splitEnvelopes, parseHeader } from './footage.js';
 import { parseInit, fragmentTimes, rebaseFragment } from './mp4.js';
 import { ChainVerifier, SignatureError, pinRecorder, describe, SEGHDR_LEN, TRAILER_LEN, VERIFIED, UNSIGNED, WRONG_KEY } from './segsig.js';
@@ -90,11 +90,18 @@ export class Segment {
   // checked against its signature before any of it is decrypted.
   static async load(id, camKeys, orgId, trust) {
     const meta = await api('GET', `/api/segments/${id}`);
-    if (meta.footage_pk && sodium.compare(unb64any(meta.footage_pk), camKeys.publicKey) !== 0)
-      throw new ArchiveError('other_key', 'This recording is sealed to a different camera key (made before the camera\u2019s current key). It cannot be opened here.');
+    // The key period this segment was sealed to (docs/design/keys.md); after a
+    // rotation since the ring was fetched, fetch it again once.
+    let k = camKeys;
+    if (meta.footage_pk) {
+      const pk = unb64any(meta.footage_pk);
+      k = keyFor(camKeys, pk);
+      if (!k && camKeys.refresh) k = keyFor(await camKeys.refresh(), pk);
+      if (!k) throw new ArchiveError('other_key', 'This recording is sealed to a camera key you do not hold (made before the camera\u2019s own key, or a key period that has left retention). It cannot be opened here.');
+    }
     const { res, verifier, hdr } = await verifySegment(meta, trust && trust.pk, orgId);
     // A signed segment's content key is the one in its signed header.
-    const ckey = openContentKey(verifier ? hdr.sealedKey : unb64any(meta.sealed_key), camKeys);
+    const ckey = openContentKey(verifier ? hdr.sealedKey : unb64any(meta.sealed_key), k);
     const seg = new Segment(meta, ckey, null, null);
     seg.verification = { id, ...res };
     seg.verifier = verifier;

@@ -32,37 +32,76 @@ function sealTo(sk, pk) {
   return b64(sodium.crypto_box_seal(sk, pk));
 }
 
-// The camera key pair this member holds, opened (cached per tab).
+// The camera's key ring this member holds, opened (cached per tab): the
+// current period's pair at the top level ({ publicKey, privateKey,
+// fingerprint }) and every period still held in `periods` (docs/design/keys.md
+// "Rotation and crypto-shredding"); keyFor(ring, pk) picks the one a segment
+// was sealed to, and ring.refresh() fetches again after a rotation.
 // Throws KeyError 'no_key' (camera has none yet), 'not_shared' (not wrapped to
 // this member), 'bad_key' (does not open or does not match the public key).
 export function cameraKeys(id) {
   if (!open.has(id)) {
     const p = fetchKeys(id);
     open.set(id, p);
-    p.catch(() => open.delete(id));
+    p.catch(() => { if (open.get(id) === p) open.delete(id); });
   }
   return open.get(id);
 }
 
-async function fetchKeys(id) {
-  let r;
-  try { r = await api('GET', `/api/cameras/${id}/key`); }
-  catch (e) {
-    if (e.status === 404) throw new KeyError('no_key', 'This camera has no footage key yet.');
-    if (e.status === 403) throw new KeyError('not_shared', 'This camera\u2019s key has not been shared with you.');
-    throw e;
-  }
-  const publicKey = unb64any(r.footage_pk);
+// Opens one period's sealed secret and checks it against its public key: the
+// server hands us both halves, so a swapped public key cannot make us trust
+// footage sealed to someone else's key.
+function openPeriod(pkText, sealedText) {
+  const publicKey = unb64any(pkText);
   let privateKey;
-  try { privateKey = sodium.crypto_box_seal_open(unb64any(r.sealed_sk), state.keys.publicKey, state.keys.privateKey); }
+  try { privateKey = sodium.crypto_box_seal_open(unb64any(sealedText), state.keys.publicKey, state.keys.privateKey); }
   catch { throw new KeyError('bad_key', 'The camera key sealed to you does not open with your key.'); }
-  // The server hands us both halves: check they belong together, so a swapped
-  // public key cannot make us trust footage sealed to someone else's key.
   if (sodium.compare(sodium.crypto_scalarmult_base(privateKey), publicKey) !== 0) {
     sodium.memzero(privateKey);
     throw new KeyError('bad_key', 'The camera\u2019s public key does not match its secret key.');
   }
   return { publicKey, privateKey, fingerprint: fingerprint(publicKey) };
+}
+
+async function fetchKeys(id) {
+  let r;
+  try { r = await api('GET', `/api/cameras/${id}/keys`); }
+  catch (e) {
+    if (e.status === 404) throw new KeyError('no_key', 'This camera has no footage key yet.');
+    if (e.status === 403) throw new KeyError('not_shared', 'This camera\u2019s key has not been shared with you.');
+    throw e;
+  }
+  if (!r.current || !r.periods.some((p) => p.current)) throw new KeyError('no_key', 'This camera has no footage key yet.');
+  const periods = [];
+  let current = null;
+  for (const p of r.periods) {
+    let k;
+    try { k = openPeriod(p.footage_pk, p.sealed_sk); }
+    catch (e) { if (p.current) { periods.forEach((x) => sodium.memzero(x.privateKey)); throw e; } continue; }
+    Object.assign(k, { created: p.created, retired: p.retired, current: !!p.current });
+    periods.push(k);
+    if (p.current) current = k;
+  }
+  const ring = { ...current, periods };
+  ring.refresh = () => refreshCameraKeys(id, ring);
+  return ring;
+}
+
+// Fetches a camera's keys again (a rotation happened since), once per stale ring.
+export function refreshCameraKeys(id, stale) {
+  const p = open.get(id);
+  if (p && stale) {
+    // Someone already refreshed: answer with the newer ring.
+    return p.then((r) => (r === stale ? (open.delete(id), cameraKeys(id)) : r));
+  }
+  open.delete(id);
+  return cameraKeys(id);
+}
+
+// The period of `ring` whose public key is pk (a segment's sealing key), or null.
+export function keyFor(ring, pk) {
+  const list = ring.periods && ring.periods.length ? ring.periods : [ring];
+  return list.find((k) => sodium.compare(k.publicKey, pk) === 0) || null;
 }
 
 // Like cameraKeys(), but answers from the camera row when it already says
@@ -74,7 +113,7 @@ export function cameraKeysFor(cam) {
 }
 
 export function forgetCameraKeys() {
-  for (const p of open.values()) p.then((k) => sodium.memzero(k.privateKey), () => {});
+  for (const p of open.values()) p.then((k) => (k.periods || [k]).forEach((x) => sodium.memzero(x.privateKey)), () => {});
   open.clear();
 }
 
@@ -103,8 +142,9 @@ function recoveryKey() {
 
 // Makes and uploads a camera's key pair, sealed to every owner and admin (who
 // see every camera), to `alsoMembers` (viewer ids) and to the recovery key.
-// Returns the new key's fingerprint.
-export async function createCameraKey(cameraId, alsoMembers = []) {
+// Over an existing key this is a rotation: the server keeps the old period
+// (reason: 'manual' or 'due', for the audit log). Returns the new fingerprint.
+export async function createCameraKey(cameraId, alsoMembers = [], reason = undefined) {
   const members = await memberKeys();
   const recovery = recoveryKey();
   const kp = sodium.crypto_box_keypair();
@@ -112,7 +152,7 @@ export async function createCameraKey(cameraId, alsoMembers = []) {
     const entitled = members.filter((m) => m.role === 'owner' || m.role === 'admin' || alsoMembers.includes(m.id));
     const wrapped = entitled.filter((m) => m.pk).map((m) => ({ member_id: m.id, sealed_sk: sealTo(kp.privateKey, m.pk) }));
     await api('PUT', `/api/cameras/${cameraId}/key`, {
-      footage_pk: b64(kp.publicKey), wrapped, recovery_sealed_sk: sealTo(kp.privateKey, recovery),
+      footage_pk: b64(kp.publicKey), wrapped, recovery_sealed_sk: sealTo(kp.privateKey, recovery), ...(reason ? { reason } : {}),
     });
     open.delete(cameraId);
     return fingerprint(kp.publicKey);
@@ -129,6 +169,13 @@ export async function shareCamera(cameraId, member) {
     if (member.fingerprint && fingerprint(pk) !== member.fingerprint) throw new KeyError('bad_pk', `Key of ${member.email} does not match its fingerprint.`);
   }
   await api('POST', `/api/cameras/${cameraId}/key/wrap`, { member_id: member.id, sealed_sk: sealTo(keys.privateKey, pk) });
+  // The earlier periods we still hold too, so the member sees the archive.
+  for (const k of keys.periods || []) {
+    if (k.current) continue;
+    try {
+      await api('POST', `/api/cameras/${cameraId}/key/wrap`, { member_id: member.id, footage_pk: b64(k.publicKey), sealed_sk: sealTo(k.privateKey, pk) });
+    } catch (e) { if (e.status !== 404) throw e; }   // shredded meanwhile
+  }
 }
 
 export function keyFingerprint(camera) {

@@ -93,11 +93,15 @@ export function* splitEnvelopes(u8) {
   }
 }
 
-// Opens a segment's sealed content key with the camera key pair.
+// Opens a segment's sealed content key with the camera key pair, or with
+// any period of a key ring (camkeys.js; a live segment does not name its key).
 export function openContentKey(sealed, cameraKeys) {
   if (!sealed || sealed.length !== SEALED_KEY_LEN) throw new FootageError('bad_key', 'sealed content key must be 80 bytes');
-  try { return sodium.crypto_box_seal_open(sealed, cameraKeys.publicKey, cameraKeys.privateKey); }
-  catch { throw new FootageError('bad_key', 'content key not sealed to this camera key'); }
+  const list = cameraKeys.periods && cameraKeys.periods.length ? cameraKeys.periods : [cameraKeys];
+  for (const k of list) {
+    try { return sodium.crypto_box_seal_open(sealed, k.publicKey, k.privateKey); } catch { /* next period */ }
+  }
+  throw new FootageError('bad_key', 'content key not sealed to this camera key');
 }
 
 export function hexBytes(hex) {

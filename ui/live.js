@@ -55,6 +55,13 @@ class Tile {
       let ck;
       try { ck = openContentKey(seg.sealedKey, keys); }
       catch {
+        // A rotation since the keys were fetched: the new period's key, once.
+        if (keys.refresh) {
+          const fresh = await keys.refresh().catch(() => null);
+          if (fresh && fresh !== keys) { this.keys = Promise.resolve(fresh); try { ck = openContentKey(seg.sealedKey, fresh); } catch { /* below */ } }
+        }
+      }
+      if (!ck) {
         // e.g. the segment began before the camera got its own key: the
         // recorder starts a new one sealed to it at the next key frame.
         this.setStatus('warn', 'waiting for footage sealed to this camera\u2019s key');

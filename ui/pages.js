@@ -7,6 +7,7 @@ import { checkPassword } from './password.js';
 import { cameraKeys, createCameraKey, shareCamera, keyFingerprint } from './camkeys.js';
 import { base32, otpauthUri, grouped } from './totp.js';
 import { assertKey, createKey, webauthnErrorText } from './security.js';
+import { rotationPanel, rotateDue } from './rotation.js';
 
 const field = (label, attrs, hint) => {
   const id = attrs.id || `f-${attrs.name}`;
@@ -211,6 +212,8 @@ export async function login(email) {
       }
       const privateKey = unwrapSecretKey(unb64(me.wrapped_sk), kek);
       signedIn(me, { kek, publicKey: unb64(me.public_key), privateKey });
+      // Due camera keys rotate here: only a member's browser can make them.
+      if (atLeast('admin')) rotateDue().then((n) => { if (n) toast(`Rotated ${n} camera key${n === 1 ? '' : 's'} (period due)`); }, () => {});
       if (!location.hash.startsWith('#/') || location.hash === '#/login') location.hash = '#/cameras'; else go(location.hash);
     } catch (e) { err.textContent = e.name && e.name !== 'ApiError' && e.name !== 'Error' ? webauthnErrorText(e) : errorText(e); busy(form, false); }
   });
@@ -348,6 +351,7 @@ export async function cameras() {
       : h('p', { class: 'muted', id: 'no-cameras', text: atLeast('admin') ? 'No cameras yet. Add one below.' : 'No cameras have been shared with you yet.' }));
   if (atLeast('admin')) {
     root.append(h('div', { id: 'share-panel' }));
+    root.append(await rotationPanel(reload).catch((e) => h('p', { class: 'error', text: `Key rotation: ${e.message}` })));
     root.append(h('div', { id: 'cam-form' }, cameraForm(sites, null, reload)));
     const siteForm = h('form', { class: 'card', novalidate: true }, h('h2', { text: 'Add a site' }),
       field('Site name', { name: 'sitename', maxlength: 100 }), h('button', { type: 'submit', class: 'secondary', text: 'Add site' }));

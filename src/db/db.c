@@ -45,6 +45,7 @@ static const struct migration {
     { 3, 1, vg_db_schema_v3_sql },
     { 4, 1, vg_db_schema_v4_sql },
     { 5, 0, vg_db_schema_v5_sql },
+    { 6, 0, vg_db_schema_v6_sql },
     { 8, 0, vg_db_schema_v8_sql },
 };
 
@@ -75,6 +76,7 @@ static int migrate(sqlite3 *h, char **err)
     if (v < 0) return SQLITE_ERROR;
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
         const struct migration *m = &migrations[i];
+        if (i && m->to <= migrations[i - 1].to) return SQLITE_INTERNAL;   /* the list must ascend */
         if (v >= m->to) continue;
         if (m->fk_off) sqlite3_exec(h, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL);
         int rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, err);

@@ -143,3 +143,29 @@ const char vg_db_schema_v8_sql[] =
     "  bind_hash BLOB NOT NULL, challenge BLOB NOT NULL, expires INTEGER NOT NULL);\n"
     "CREATE INDEX IF NOT EXISTS webauthn_challenges_bind ON webauthn_challenges(bind_hash);\n"
     "UPDATE meta SET v = '8' WHERE k = 'schema_version';\n";
+/* Version 6 (camera key rotation and crypto-shredding: docs/design/keys.md
+ * "Rotation and crypto-shredding"). camera_key_periods: one row per footage
+ * key pair a camera ever had; the current one (retired IS NULL) is also
+ * cameras.footage_pk, and its wraps are camera_keys / cameras.recovery_sealed_sk.
+ * A retired period keeps its wraps here (camera_period_keys, recovery_sealed_sk)
+ * until no segment is sealed to it any more; then they are deleted (shredded).
+ * key_rotation: the organization's rotation period. Cameras keyed before this
+ * version get their current period row now (created = the migration's time). */
+const char vg_db_schema_v6_sql[] =
+    "CREATE TABLE IF NOT EXISTS camera_key_periods(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL,\n"
+    "  camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,\n"
+    "  footage_pk BLOB NOT NULL, created INTEGER NOT NULL, retired INTEGER,\n"
+    "  shredded INTEGER, recovery_sealed_sk BLOB, UNIQUE(camera_id, footage_pk));\n"
+    "CREATE TABLE IF NOT EXISTS camera_period_keys(\n"
+    "  org_id INTEGER NOT NULL,\n"
+    "  period_id INTEGER NOT NULL REFERENCES camera_key_periods(id) ON DELETE CASCADE,\n"
+    "  member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  sealed_sk BLOB NOT NULL, PRIMARY KEY(period_id, member_id));\n"
+    "CREATE TABLE IF NOT EXISTS key_rotation(\n"
+    "  org_id INTEGER PRIMARY KEY REFERENCES organizations(id),\n"
+    "  period_days INTEGER NOT NULL CHECK(period_days BETWEEN 1 AND 366));\n"
+    "INSERT OR IGNORE INTO camera_key_periods(org_id, camera_id, footage_pk, created)\n"
+    "  SELECT org_id, id, footage_pk, CAST(strftime('%s', 'now') AS INTEGER) FROM cameras\n"
+    "  WHERE footage_pk IS NOT NULL;\n"
+    "UPDATE meta SET v = '6' WHERE k = 'schema_version';\n";

@@ -10,5 +10,6 @@ extern const char vg_db_schema_v3_sql[];
 extern const char vg_db_schema_v4_sql[];
 extern const char vg_db_schema_v5_sql[];
 extern const char vg_db_schema_v8_sql[];
+extern const char vg_db_schema_v6_sql[];
 
 #endif

@@ -137,4 +137,9 @@ int vg_store_segment_json(const char *dir, int64_t segment_id, char cam_name[64]
 int vg_store_segment_open(const char *dir, int64_t segment_id, char cam_name[64], int *fd,
                           uint64_t *size);
 
+/* Key periods (docs/design/keys.md "Rotation and crypto-shredding"): *in_use
+ * = 1 if any segment of camera `name` in the index is sealed to footage key
+ * pk (garbage segments excepted), 0 if none. On error *in_use stays 1. */
+int vg_store_pk_in_use(const char *dir, const char *name, const uint8_t pk[32], int *in_use);
+
 #endif

@@ -11,7 +11,8 @@
  *  3. The recorder learns a camera's footage public key only from its row;
  *     RTSP credentials go from the row to the recorder and nowhere else
  *     (no response, log line or audit entry).
- *  4. A member's wrapped keys go with the member (ON DELETE CASCADE). */
+ *  4. A member's wrapped keys go with the member (ON DELETE CASCADE), those
+ *     of retired key periods too (camera_period_keys, rotation.c). */
 #include "web/web_int.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -201,6 +202,7 @@ int vg_web_attach(vg_web *w, struct vg_recorder *rec, struct vg_store *st, const
         if (!c.builtin || demo) apply_row(w, ids[i], &c);
         row_free(&c);
     }
+    vg_rot_start(w);
     return 0;
 }
 
@@ -268,11 +270,23 @@ enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connect
         parse_wrapped(&r->ctx.scope, json_object_get(b, "wrapped"), members, sealed, &n))
         return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_keys");
     vg_db *db = r->ctx.scope.db;
+    uint8_t old_pk[VG_PK_LEN];
+    int rotated = 0;
     int rc = vg_db_begin(db);
+    /* A new key pair starts a new period; the old one keeps its wraps until
+     * it leaves retention (rotation.c). */
+    const char *why = vg_api_jstr(b, "reason");
+    int due = why && strcmp(why, "due") == 0;
+    if (!rc) rc = vg_rot_new_period(&r->ctx.scope, r->id, pk, vg_web_now(), due, &rotated, old_pk);
+    if (rc == VG_EINVAL || rc == VG_EAGAIN) {
+        vg_db_rollback(db);
+        return vg_reply_error(c, MHD_HTTP_CONFLICT, rc == VG_EINVAL ? "key_reused" : "not_due");
+    }
     if (!rc)
         rc = vg_scope_run(&r->ctx.scope, "UPDATE cameras SET footage_pk = ?3, recovery_sealed_sk = ?4 "
                           "WHERE org_id = ?1 AND id = ?2", "ibb", r->id, pk, sizeof pk, rsk, sizeof rsk);
-    /* A new key pair replaces every wrap of the old one. */
+    /* The new key pair's wraps replace the current ones (the old period's
+     * were copied to camera_period_keys above). */
     if (!rc)
         rc = vg_scope_run(&r->ctx.scope, "DELETE FROM camera_keys WHERE org_id = ?1 AND camera_id = ?2", "i", r->id);
     for (size_t i = 0; !rc && i < n; i++) rc = wrap_one(&r->ctx.scope, r->id, members[i], sealed[i]);
@@ -282,9 +296,21 @@ enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connect
     vg_key_fingerprint(pk, fp, sizeof fp);
     json_t *ms = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(ms, json_integer(members[i]));
-    vg_api_audit(r, "camera.key", json_pack("{s:I,s:s,s:o}", "camera", (json_int_t)r->id, "fingerprint", fp,
-                                            "members", ms));
-    vg_cam_sync(w, &r->ctx.scope, r->id);
+    if (rotated) {
+        char ofp[48];
+        vg_key_fingerprint(old_pk, ofp, sizeof ofp);
+        vg_api_audit(r, "camera.key.rotate", json_pack("{s:I,s:s,s:s,s:o,s:s}", "camera", (json_int_t)r->id,
+                     "fingerprint", fp, "previous", ofp, "members", ms, "reason", due ? "due" : "manual"));
+    } else {
+        vg_api_audit(r, "camera.key", json_pack("{s:I,s:s,s:o}", "camera", (json_int_t)r->id, "fingerprint", fp,
+                                                "members", ms));
+    }
+    /* A rotation switches a recording camera at its next segment, without a
+     * restart (no gap); otherwise the row decides (start, or nothing). */
+    char name[64];
+    vg_cam_store_name(r->id, 0, name);
+    if (!(rotated && w->rec && vg_recorder_has(w->rec, name) && vg_recorder_set_key(w->rec, name, pk) == 0))
+        vg_cam_sync(w, &r->ctx.scope, r->id);
     return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:s}", "footage_fingerprint", fp));
 }
 
@@ -322,6 +348,20 @@ enum MHD_Result vg_h_key_wrap(vg_web *w, vg_req *r, json_t *b, struct MHD_Connec
     if (!json_is_integer(m) || !member_in_org(&r->ctx.scope, json_integer_value(m)) ||
         vg_b64_decode(vg_api_jstr(b, "sealed_sk"), sealed, sizeof sealed))
         return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_keys");
+    /* footage_pk names a retired period to share (the archive before the current key). */
+    if (json_object_get(b, "footage_pk")) {
+        uint8_t ppk[VG_PK_LEN];
+        if (vg_b64_decode(vg_api_jstr(b, "footage_pk"), ppk, sizeof ppk))
+            return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_keys");
+        int prc = vg_rot_wrap_period(&r->ctx.scope, r->id, ppk, json_integer_value(m), sealed);
+        if (prc == VG_ENOTFOUND) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "no_period");
+        if (prc) return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+        char fp[48];
+        vg_key_fingerprint(ppk, fp, sizeof fp);
+        vg_api_audit(r, "camera.key.wrap", json_pack("{s:I,s:I,s:s}", "camera", (json_int_t)r->id, "member",
+                                                     (json_int_t)json_integer_value(m), "fingerprint", fp));
+        return vg_reply_json(c, MHD_HTTP_OK, json_object());
+    }
     if (wrap_one(&r->ctx.scope, r->id, json_integer_value(m), sealed))
         return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
     vg_api_audit(r, "camera.key.wrap", json_pack("{s:I,s:I}", "camera", (json_int_t)r->id, "member",

@@ -97,6 +97,7 @@ static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_recorder_routes,
     vg_platform_routes,
     vg_webauthn_routes,
+    vg_rotation_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */
@@ -410,6 +411,7 @@ int vg_web_new(vg_loop *loop, const vg_web_opts *o, vg_web **out)
     if (!w) return VG_ENOMEM;
     w->loop = loop;
     vg_live_web_init(w);
+    vg_rot_init(w);
     snprintf(w->ui_dir, sizeof w->ui_dir, "%s", o->ui_dir ? o->ui_dir : "ui");
     snprintf(path, sizeof path, "%s/app.db", o->data_dir);
     if ((rc = vg_db_open(path, &w->db)) || (rc = vg_auth_new(w->db, o->data_dir, &w->auth)) ||
@@ -433,6 +435,7 @@ void vg_web_free(vg_web *w)
     if (!w) return;
     if (w->d) {
         vg_live_web_shutdown(w);
+        vg_rot_stop(w);
         vg_io_stop(w->loop, &w->io);
         vg_timer_stop(w->loop, &w->timer);
         MHD_stop_daemon(w->d);

@@ -58,6 +58,7 @@ struct vg_web {
     struct vg_viewer *viewers;
     vg_timer live_timer;
     atomic_int wake_pending;
+    vg_timer shred_timer;    /* rotation.c: retired key periods leaving retention */
 };
 
 typedef enum MHD_Result (*vg_web_handler)(vg_web *w, vg_req *r, json_t *body, struct MHD_Connection *c);
@@ -138,6 +139,24 @@ enum MHD_Result vg_h_segment(vg_web *w, vg_req *r, json_t *b, struct MHD_Connect
 enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_live(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_export(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+
+/* rotation.c: camera key periods (docs/design/keys.md "Rotation and crypto-shredding") */
+const vg_web_route *vg_rotation_routes(size_t *n);
+/* In the key PUT's transaction, before camera_keys are replaced: retires the
+ * camera's current period (moving its wraps) if pk is a new key, and records
+ * pk's period. *rotated = 1 if a period was retired (old_pk set). VG_EINVAL:
+ * pk was an earlier period's key (never current twice); VG_EAGAIN: due_only
+ * and the current period is not due. */
+int vg_rot_new_period(const vg_scope *s, int64_t cam, const uint8_t pk[32], int64_t now, int due_only,
+                      int *rotated, uint8_t old_pk[32]);
+/* Seals a retired, unshredded period's key to a member. VG_ENOTFOUND: no such period. */
+int vg_rot_wrap_period(const vg_scope *s, int64_t cam, const uint8_t pk[32], int64_t member,
+                       const uint8_t sealed[80]);
+/* Shreds every retired period no stored segment is sealed to (`vigil run` only). */
+void vg_rot_shred_sweep(vg_web *w);
+void vg_rot_init(vg_web *w);
+void vg_rot_start(vg_web *w);
+void vg_rot_stop(vg_web *w);
 
 /* playback.c: one "bytes=" range of a resource of `size` bytes (RFC 9110
  * §14.1.2). h NULL: 1 (whole resource). 0 with off and len set; VG_EINVAL for a
