@@ -148,15 +148,16 @@ try {
 
   // 5. Every recorded segment opens with the key of its own period (the browser's key ring)
   const opened = await page.evaluate(async (id) => {
-    const { Segment, recordings } = await import('/archive.js');
+    const { Segment, recordings, recorderTrust } = await import('/archive.js');
     const { cameraKeys } = await import('/camkeys.js');
     const { orgIdOf } = await import('/footage.js');
     const me = await (await fetch('/api/me')).json();
     const ring = await cameraKeys(id);
+    const trust = await recorderTrust(orgIdOf(me));   // as playback does: signatures checked too
     const rec = await recordings(id, 0, Number.MAX_SAFE_INTEGER);
     const out = [];
     for (const s of rec.segments) {
-      const seg = await Segment.load(s.id, ring, orgIdOf(me));
+      const seg = await Segment.load(s.id, ring, orgIdOf(me), trust);
       const media = seg.media.slice(0, 1);
       const frags = media.length ? await seg.read(media, orgIdOf(me)) : [];
       out.push({ id: s.id, pk: seg.meta.footage_pk, init: seg.info.tracks.length, frags: frags.length });
