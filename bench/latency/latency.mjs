@@ -41,7 +41,7 @@ function start(cmd, args, ready, opts = {}) {
 
 async function measure(page, selector, label) {
   await page.evaluate(PROBE);   // devtools evaluation: not subject to the page's CSP
-  await page.evaluate((s) => globalThis.installLatencyProbe(s), selector);
+  await page.evaluate(([s, trace]) => { globalThis.LAT_TRACE = trace; globalThis.installLatencyProbe(s); }, [selector, !!process.env.TRACE]);
   await page.waitForFunction(() => globalThis.__lat && globalThis.__lat.samples.length > 0, null, { timeout: 30000 });
   await sleep(WARMUP * 1000);
   const since = Date.now();

@@ -50,7 +50,8 @@ globalThis.installLatencyProbe = function installLatencyProbe(selector) {
       else {
         const shown = performance.timeOrigin + meta.expectedDisplayTime;
         st.clockSkew = Date.now() - (performance.timeOrigin + performance.now());
-        st.samples.push([ms, shown - ms]);
+        const b = video.buffered;
+        st.samples.push([ms, shown - ms, b.length ? b.end(b.length - 1) - video.currentTime : -1, video.playbackRate]);
       }
     }
     video.requestVideoFrameCallback((n, m) => onFrame(video, n, m));
@@ -60,6 +61,9 @@ globalThis.installLatencyProbe = function installLatencyProbe(selector) {
     const v = document.querySelector(selector);
     if (!v || !v.requestVideoFrameCallback) { setTimeout(attach, 50); return; }
     st.attached = true;
+    st.waiting = 0; st.seeks = 0;
+    v.addEventListener('waiting', () => st.waiting++);
+    v.addEventListener('seeking', () => st.seeks++);
     v.requestVideoFrameCallback((n, m) => onFrame(v, n, m));
   })();
 };
@@ -71,5 +75,6 @@ globalThis.latencySummary = function latencySummary(sinceMs) {
   const q = (p) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] : null);
   return { frames: xs.length, bad: st.bad, seen: st.seen, presented: st.presented, size: st.size,
            min: xs[0] ?? null, median: q(0.5), p90: q(0.9), p99: q(0.99), max: xs[xs.length - 1] ?? null,
-           clockSkew: st.clockSkew };
+           clockSkew: st.clockSkew, waiting: st.waiting, seeks: st.seeks,
+           trace: globalThis.LAT_TRACE ? st.samples.filter(([cap]) => cap >= sinceMs).map(([c, l, a, r]) => [c % 100000, Math.round(l), Math.round(a * 1000), r]) : undefined };
 };
