@@ -64,8 +64,9 @@ class Tile {
         const [old, k] = this.ckeys.entries().next().value; k.fill(0); this.ckeys.delete(old);
       }
       const { plain } = openEnvelope(seg.init, this.ckeys.get(seg.segmentId), this.orgId);
-      await this.player.setInit(plain);
+      const info = await this.player.setInit(plain);
       this.waitKey = true;
+      if (this.onTracks) this.onTracks(info.tracks.some((t) => t.kind === 'audio'));
     } else if (rec.type === T_CHUNK) {
       const hdr = parseHeader(rec.payload);
       const ck = this.ckeys.get(hdr.segmentId);
@@ -130,6 +131,28 @@ class LiveStream {
   }
 
   stop() { this.stopped = true; if (this.ctrl) this.ctrl.abort(); }
+}
+
+// The single view's sound: muted until the member asks (grid tiles stay
+// muted). The button appears once the camera's init segment has an audio
+// track; key M toggles it.
+function singleAudio(tile, toolbar) {
+  const btn = h('button', { type: 'button', class: 'secondary', id: 'live-unmute', hidden: true, title: 'Sound (M)', 'aria-pressed': 'false', text: 'Unmute' });
+  const set = (on) => {
+    tile.video.muted = !on;
+    btn.textContent = on ? 'Mute' : 'Unmute';
+    btn.setAttribute('aria-pressed', String(on));
+    if (on && tile.video.paused) tile.video.play().catch(() => {});
+  };
+  btn.addEventListener('click', () => set(tile.video.muted));
+  tile.onTracks = (audio) => { btn.hidden = !audio; if (!audio) set(false); };
+  toolbar.insertBefore(btn, toolbar.querySelector('a[href^="#/playback/"]'));
+  const onKey = (ev) => {
+    if (ev.target.closest && ev.target.closest('input, select, textarea')) return;
+    if ((ev.key === 'm' || ev.key === 'M') && !btn.hidden) set(tile.video.muted);
+  };
+  document.addEventListener('keydown', onKey);
+  onLeave(() => document.removeEventListener('keydown', onKey));
 }
 
 export async function live() {
@@ -199,6 +222,8 @@ export async function live() {
     document.addEventListener('keydown', onKey);
     onLeave(() => document.removeEventListener('keydown', onKey));
   }
+
+  if (singleId) singleAudio(tiles[0], header);
 
   const timer = setInterval(() => tiles.forEach((t) => t.tick()), 1000);
   onLeave(() => { clearInterval(timer); stream.stop(); tiles.forEach((t) => t.destroy()); });

@@ -11,6 +11,10 @@ import { parseInit, isHevc } from './mp4.js';
 
 const LIVE_TARGET = 0.03;       // s behind the end of the newest frame (about one frame)
 const LIVE_SLACK = 0.03;        // s over the target tolerated at normal speed
+// With sound the audio renderer drives the clock and stalls (then refills) when
+// it runs dry: keep a few audio frames ahead (AAC: 1024 samples, 21-64 ms).
+const LIVE_TARGET_AUDIO = 0.2;
+const LIVE_SLACK_AUDIO = 0.1;
 const LIVE_SEEK = 1.0;          // s: further behind than this, seek (a catch-up would take long)
 const LIVE_RATE_MAX = 1.25;     // fastest catch-up (audio pitch is kept by the browser)
 const KEEP_BEHIND = 20;         // s of buffer kept behind the playhead
@@ -106,11 +110,13 @@ export class MsePlayer {
     if (!b.length) return;
     const start = b.start(b.length - 1), end = b.end(b.length - 1);
     const lag = end - v.currentTime;
+    const audio = this.tracks && this.tracks.some((t) => t.kind === 'audio');
+    const target = audio ? LIVE_TARGET_AUDIO : LIVE_TARGET, slack = audio ? LIVE_SLACK_AUDIO : LIVE_SLACK;
     if (v.currentTime < start || lag > LIVE_SEEK) {
-      v.currentTime = Math.max(start, end - LIVE_TARGET);
+      v.currentTime = Math.max(start, end - target);
       v.playbackRate = 1;
-    } else if (lag > LIVE_TARGET + LIVE_SLACK) {
-      v.playbackRate = Math.min(LIVE_RATE_MAX, 1 + (lag - LIVE_TARGET));
+    } else if (lag > target + slack) {
+      v.playbackRate = Math.min(LIVE_RATE_MAX, 1 + (lag - target));
     } else if (v.playbackRate !== 1) {
       v.playbackRate = 1;
     }

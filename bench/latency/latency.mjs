@@ -5,7 +5,8 @@
 //   node bench/latency/latency.mjs
 // Env: VIGIL_BIN (default build/release/vigil), CHROMIUM, SECONDS_MEASURED (default 40),
 //      WARMUP (s, default 5), MODES (default "vigil,baseline"), AUDIO=1 (camera with AAC),
-//      OUT (JSON results file). Prints one JSON line per mode: RESULT {...}.
+//      OUT (JSON results file), CHECK=1 (also exercise the grid and the sound control).
+// Prints one JSON line per mode: RESULT {...}.
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ const VIGIL = process.env.VIGIL_BIN || path.join(ROOT, 'build/release/vigil');
 const SECONDS = Number(process.env.SECONDS_MEASURED || 40);
 const WARMUP = Number(process.env.WARMUP || 5);
 const MODES = (process.env.MODES || 'vigil,baseline').split(',').filter(Boolean);
+const CHECK = process.env.CHECK === '1';   // also check the sound control (tests/web/test_latency_probe.py)
 const PROBE = readFileSync(path.join(HERE, 'probe.js'), 'utf8');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
@@ -48,8 +50,25 @@ async function measure(page, selector, label) {
   await sleep(SECONDS * 1000);
   const r = await page.evaluate((t) => globalThis.latencySummary(t), since);
   r.mode = label; r.seconds = SECONDS;
+  r.audio = await page.$eval(selector, (v) => ({ decodedBytes: v.webkitAudioDecodedByteCount, muted: v.muted }));
   console.log('RESULT ' + JSON.stringify(r));
   return r;
+}
+
+// The single view's sound control: shown for a camera with audio, unmutes on click;
+// the audio track decodes (webkitAudioDecodedByteCount grows while playing).
+async function soundChecks(page, sel) {
+  const btn = page.locator('#live-unmute');
+  const out = { button: await btn.isVisible() };
+  if (!out.button) return out;
+  out.before = await page.$eval(sel, (v) => ({ muted: v.muted, bytes: v.webkitAudioDecodedByteCount, t: v.currentTime }));
+  await btn.click();
+  await sleep(2000);
+  out.after = await page.$eval(sel, (v) => ({ muted: v.muted, bytes: v.webkitAudioDecodedByteCount, t: v.currentTime, paused: v.paused }));
+  out.label = await btn.textContent();
+  await page.keyboard.press('m');
+  out.afterKey = await page.$eval(sel, (v) => v.muted);
+  return out;
 }
 
 // vigil: setup an organization in the browser, add the camera, make its key, open #/live/ID.
@@ -86,14 +105,24 @@ async function vigilMode(browser, rtsp) {
     await create.waitFor({ timeout: 15000 });
     await create.click();
     await page.waitForFunction(() => /Footage key made/.test(document.getElementById('toast').textContent), null, { timeout: 20000 });
-    await page.evaluate((id) => { location.hash = `#/live/${id}`; }, camId);
     const sel = `video[data-camera="${camId}"]`;
+    let grid = null;
+    if (CHECK) {
+      // The grid: the tile plays muted and offers no sound control.
+      await page.evaluate(() => { location.hash = '#/live'; });
+      await page.waitForFunction((s) => { const v = document.querySelector(s); return v && v.getVideoPlaybackQuality().totalVideoFrames > 3; }, sel, { timeout: 30000 });
+      grid = await page.$eval(sel, (v) => ({ muted: v.muted, unmute: !!document.getElementById('live-unmute') }));
+    }
+    await page.evaluate((id) => { location.hash = `#/live/${id}`; }, camId);
     await page.locator(sel).waitFor();
     const r = await measure(page, sel, 'vigil');
-    r.audio = await page.$eval(sel, (v) => ({ decodedBytes: v.webkitAudioDecodedByteCount, tracks: v.audioTracks ? v.audioTracks.length : null }));
+    if (CHECK) r.checks = { grid, single: await soundChecks(page, sel) };
     await ctx.close();
     proc.kill('SIGTERM');
     await proc.closed;
+    // Under the sanitizers (VIGIL_BIN=build/asan/vigil) a report fails the run.
+    if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(proc.text) || proc.exitCode !== 0)
+      throw new Error(`vigil exited ${proc.exitCode}:\n${proc.text.slice(-6000)}`);
     return r;
   } finally {
     rmSync(dir, { recursive: true, force: true });
