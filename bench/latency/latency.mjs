@@ -42,8 +42,10 @@ function start(cmd, args, ready, opts = {}) {
 }
 
 async function measure(page, selector, label) {
-  await page.evaluate(PROBE);   // devtools evaluation: not subject to the page's CSP
-  await page.evaluate(([s, trace]) => { globalThis.LAT_TRACE = trace; globalThis.installLatencyProbe(s); }, [selector, !!process.env.TRACE]);
+  if (!await page.evaluate(() => !!globalThis.__lat)) {
+    await page.evaluate(PROBE);   // devtools evaluation: not subject to the page's CSP
+    await page.evaluate(([s, trace]) => { globalThis.LAT_TRACE = trace; globalThis.installLatencyProbe(s); }, [selector, !!process.env.TRACE]);
+  }
   await page.waitForFunction(() => globalThis.__lat && globalThis.__lat.samples.length > 0, null, { timeout: 30000 });
   await sleep(WARMUP * 1000);
   const since = Date.now();
@@ -55,19 +57,21 @@ async function measure(page, selector, label) {
   return r;
 }
 
-// The single view's sound control: shown for a camera with audio, unmutes on click;
-// the audio track decodes (webkitAudioDecodedByteCount grows while playing).
-async function soundChecks(page, sel) {
+// The single view's sound control: shown for a camera with audio; muted, no audio
+// is decoded (the tile plays video only); on click it unmutes and the audio track
+// decodes (webkitAudioDecodedByteCount grows while currentTime advances).
+const mediaState = (page, sel) => page.$eval(sel, (v) => ({ muted: v.muted, bytes: v.webkitAudioDecodedByteCount, t: v.currentTime, paused: v.paused }));
+async function soundOn(page, sel) {
   const btn = page.locator('#live-unmute');
   const out = { button: await btn.isVisible() };
   if (!out.button) return out;
-  out.before = await page.$eval(sel, (v) => ({ muted: v.muted, bytes: v.webkitAudioDecodedByteCount, t: v.currentTime }));
+  out.before = await mediaState(page, sel);
   await btn.click();
-  await sleep(2000);
-  out.after = await page.$eval(sel, (v) => ({ muted: v.muted, bytes: v.webkitAudioDecodedByteCount, t: v.currentTime, paused: v.paused }));
+  await sleep(1500);
+  out.on1 = await mediaState(page, sel);
+  await sleep(1500);
+  out.on2 = await mediaState(page, sel);
   out.label = await btn.textContent();
-  await page.keyboard.press('m');
-  out.afterKey = await page.$eval(sel, (v) => v.muted);
   return out;
 }
 
@@ -116,14 +120,23 @@ async function vigilMode(browser, rtsp) {
     await page.evaluate((id) => { location.hash = `#/live/${id}`; }, camId);
     await page.locator(sel).waitFor();
     const r = await measure(page, sel, 'vigil');
-    if (CHECK) r.checks = { grid, single: await soundChecks(page, sel) };
+    const results = [r];
+    if (CHECK || process.env.AUDIO === '1') {
+      const single = await soundOn(page, sel);
+      if (single.button) results.push(await measure(page, sel, 'vigil, sound on'));
+      if (single.button) {
+        await page.keyboard.press('m');
+        single.afterKey = await mediaState(page, sel);
+      }
+      r.checks = { grid, single };
+    }
     await ctx.close();
     proc.kill('SIGTERM');
     await proc.closed;
     // Under the sanitizers (VIGIL_BIN=build/asan/vigil) a report fails the run.
     if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(proc.text) || proc.exitCode !== 0)
       throw new Error(`vigil exited ${proc.exitCode}:\n${proc.text.slice(-6000)}`);
-    return r;
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -153,7 +166,7 @@ try {
   const [, cm] = await start('/usr/bin/python3', camArgs, /READY port=(\d+)/);
   const rtsp = `rtsp://127.0.0.1:${cm[1]}/tc`;
   const results = [];
-  for (const mode of MODES) results.push(mode === 'vigil' ? await vigilMode(browser, rtsp) : await baselineMode(browser, rtsp));
+  for (const mode of MODES) results.push(...(mode === 'vigil' ? await vigilMode(browser, rtsp) : [await baselineMode(browser, rtsp)]));
   if (process.env.OUT) writeFileSync(process.env.OUT, JSON.stringify(results, null, 2));
 } catch (e) {
   console.error(e);
