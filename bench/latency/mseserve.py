@@ -3,7 +3,8 @@
 """Baseline peer pipeline for the latency benchmark: ffmpeg pulls the RTSP camera and
 remuxes it (no re-encode) to fragmented MP4 with one frame per fragment; the bytes go
 to the browser as one chunked HTTP response, which a minimal MSE page appends as they
-arrive. No encryption, no framing: what "plain ffmpeg -> fMP4 -> MSE" costs.
+arrive. No encryption, no framing: what "plain ffmpeg -> fMP4 -> MSE" costs. The page
+plays it with vigil's own player (ui/player.js), so the two differ only in the path.
 
     mseserve.py --rtsp URL --port P     GET /  the page;  GET /stream  the fMP4 stream
 Prints "READY port=P" once listening. One stream per request (one ffmpeg each)."""
@@ -13,31 +14,36 @@ import os
 import subprocess
 import sys
 
+UI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ui")
+
 PAGE = b"""<!doctype html><meta charset=utf-8><title>baseline</title>
 <video id=v muted autoplay playsinline style="width:640px;height:360px"></video>
-<script>
-// The same live-edge rule as a simple live player: play as soon as there is data,
-// jump to 0.1 s behind the newest frame when more than 0.5 s behind.
-const v = document.getElementById('v'), ms = new MediaSource(), queue = [];
-let sb = null;
-v.src = URL.createObjectURL(ms);
-function pump() {
-  if (!sb || sb.updating || !queue.length) return;
-  sb.appendBuffer(queue.shift());
+<script type=module>
+// vigil's own MSE player (ui/player.js, live mode: same live-edge policy), fed the
+// ffmpeg byte stream split into top-level boxes: ftyp+moov = init, moof+mdat = fragment.
+import { MsePlayer } from '/ui/player.js';
+const player = new MsePlayer(document.getElementById('v'), { live: true });
+let buf = new Uint8Array(0), init = null, frag = [];
+const r = await fetch('/stream', { cache: 'no-store' });
+const rd = r.body.getReader();
+for (;;) {
+  const { value, done } = await rd.read();
+  if (done) break;
+  const n = new Uint8Array(buf.length + value.length); n.set(buf); n.set(value, buf.length); buf = n;
+  let o = 0;
+  while (buf.length - o >= 8) {
+    const size = new DataView(buf.buffer, buf.byteOffset + o).getUint32(0);
+    const type = String.fromCharCode(...buf.subarray(o + 4, o + 8));
+    if (size < 8 || buf.length - o < size) break;
+    const box = buf.slice(o, o + size); o += size;
+    if (type === 'ftyp') init = [box];
+    else if (type === 'moov') { init.push(box); await player.setInit(concat(init)); player.base(0); }
+    else if (type === 'moof') frag = [box];
+    else if (type === 'mdat') { frag.push(box); player.append(concat(frag)); }
+  }
+  buf = buf.slice(o);
 }
-function chase() {
-  const b = v.buffered; if (!b.length) return;
-  const end = b.end(b.length - 1);
-  if (end - v.currentTime > 0.5 || v.currentTime < b.start(b.length - 1)) v.currentTime = Math.max(b.start(b.length - 1), end - 0.1);
-  if (v.paused) v.play().catch(() => {});
-}
-ms.addEventListener('sourceopen', async () => {
-  sb = ms.addSourceBuffer('video/mp4; codecs="avc1.42C01E"');
-  sb.addEventListener('updateend', () => { chase(); pump(); });
-  const r = await fetch('/stream', { cache: 'no-store' });
-  const rd = r.body.getReader();
-  for (;;) { const { value, done } = await rd.read(); if (done) break; queue.push(value); pump(); }
-});
+function concat(parts) { const n = new Uint8Array(parts.reduce((a, p) => a + p.length, 0)); let o = 0; for (const p of parts) { n.set(p, o); o += p.length; } return n; }
 </script>"""
 
 
@@ -60,6 +66,14 @@ def main(argv):
                 self.send_header("Content-Length", str(len(PAGE)))
                 self.end_headers()
                 self.wfile.write(PAGE)
+                return
+            if self.path in ("/ui/player.js", "/ui/mp4.js"):
+                body = open(os.path.join(UI, self.path[4:]), "rb").read()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/javascript")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             if self.path != "/stream":
                 self.send_error(404)
