@@ -5,7 +5,7 @@
 //   node bench/latency/latency.mjs
 // Env: VIGIL_BIN (default build/release/vigil), CHROMIUM, SECONDS_MEASURED (default 40),
 //      WARMUP (s, default 5), MODES (default "vigil,baseline"), AUDIO=1 (camera with AAC),
-//      OUT (JSON results file), CHECK=1 (also exercise the grid and the sound control).
+//      UI_DIR (serve another ui/ tree, e.g. an older player), OUT (JSON results file), CHECK=1 (also exercise the grid and the sound control).
 // Prints one JSON line per mode: RESULT {...}.
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -80,7 +80,7 @@ async function vigilMode(browser, rtsp) {
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-lat-'));
   const port = await freePort();
   try {
-    const [proc, m] = await start(VIGIL, ['run', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
+    const [proc, m] = await start(VIGIL, ['run', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--ui', process.env.UI_DIR || path.join(ROOT, 'ui')],
                                   /(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})[\s\S]*listening on|listening on[\s\S]*(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
     const link = m[1] || m[2];
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 } });
@@ -119,7 +119,7 @@ async function vigilMode(browser, rtsp) {
     }
     await page.evaluate((id) => { location.hash = `#/live/${id}`; }, camId);
     await page.locator(sel).waitFor();
-    const r = await measure(page, sel, 'vigil');
+    const r = await measure(page, sel, process.env.LABEL || 'vigil');
     const results = [r];
     if (CHECK || process.env.AUDIO === '1') {
       const single = await soundOn(page, sel);
