@@ -9,8 +9,8 @@
 // behind, by a seek when far behind; old buffer is trimmed.
 import { parseInit, isHevc } from './mp4.js';
 
-const LIVE_TARGET = 0.03;       // s behind the end of the newest frame (about one frame)
-const LIVE_SLACK = 0.03;        // s over the target tolerated at normal speed
+const LIVE_TARGET = 0.06;       // s behind the end of the newest frame (two frames at 30 fps)
+const LIVE_SLACK = 0.04;        // s over the target tolerated at normal speed
 // With sound the audio renderer drives the clock and stalls (then refills) when
 // it runs dry: keep a few audio frames ahead (AAC: 1024 samples, 21-64 ms).
 const LIVE_TARGET_AUDIO = 0.2;
