@@ -53,3 +53,11 @@ def test_latency_probe_and_live_audio(tmp_path):
     # The reader also works with sound on (audio + video in MSE).
     on = json.loads(out.read_text())[1]
     assert on["mode"] == "vigil, sound on" and on["frames"] >= 15 and 0 < on["median"] < 2000, on
+
+
+@pytest.mark.skipif(not NODE or not shutil.which("ffmpeg"), reason="needs node and ffmpeg")
+def test_livemp4_js_units():
+    """ui/livemp4.js (muted tiles: audio taken out of init and fragments), node:test."""
+    r = subprocess.run([NODE, "--test", os.path.join(ROOT, "tests", "web", "livemp4.test.mjs")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
