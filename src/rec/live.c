@@ -165,8 +165,8 @@ static void start_sub(vg_live *l, vg_recw *w, const vg_fragr *fr, vg_live_sub *s
         uint8_t *env;
         size_t el;
         uint32_t dur = i + 1 < fr->nv ? sm->duration : l->last_dur;
-        if (make_chunk(l, w, fr->vtrack, sm->dts, dur, sm->key, sm->dts, dur, sm->key, fr->vbuf.data + at,
-                       sm->size, &env, &el) == 0)
+        if (make_chunk(l, w, fr->vtrack, sm->dts, dur, sm->key, sm->dts, dur, sm->key,
+                       fr->vbuf.data + at, sm->size, &env, &el) == 0)
             s->cb(s->arg, VG_LIVE_CHUNK, sm->key, env, el);
         at += sm->size;
     }
@@ -214,7 +214,8 @@ void vg_live_frame(vg_live *l, vg_recw *w, const vg_fragr *fr, int64_t t90k, int
             start_sub(l, w, fr, s, key);
     uint8_t *env;
     size_t el;
-    if (make_chunk(l, w, fr->vtrack, t90k, l->last_dur, key, t90k, l->last_dur, key, data, len, &env, &el) == 0)
+    if (make_chunk(l, w, fr->vtrack, t90k, l->last_dur, key, t90k, l->last_dur, key, data, len, &env,
+                   &el) == 0)
         for (vg_live_sub *s = l->subs; s; s = s->next)
             s->cb(s->arg, VG_LIVE_CHUNK, key, env, el);
     pthread_mutex_unlock(&l->mu);
