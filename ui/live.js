@@ -4,13 +4,17 @@
 // One fetch('/api/live?camera=..') per page carries every camera on screen
 // (docs/design/live.md); records are decrypted here and appended, one frame
 // at a time, to a MediaSource per camera. Keys: camkeys.js; envelopes:
-// footage.js; framing: liveproto.js; MSE: player.js.
+// footage.js; framing: liveproto.js; MSE: player.js. A muted tile plays video
+// only (audio tracks taken out: livemp4.js); sound on re-creates the player
+// with the audio track and replays the current GOP (kept in the single view).
 import { api } from './api.js';
 import { h, state, go, onLeave, atLeast } from './app.js';
 import { cameraKeysFor } from './camkeys.js';
 import { openEnvelope, openContentKey, parseHeader, orgIdOf } from './footage.js';
 import { RecordReader, parseSegment, parseState, T_SEGMENT, T_CHUNK, T_STATE } from './liveproto.js';
 import { MsePlayer } from './player.js';
+import { parseInit } from './mp4.js';
+import { initWithout, fragmentWithout } from './livemp4.js';
 
 const KEEP_SEGMENT_KEYS = 3;
 
@@ -33,8 +37,46 @@ class Tile {
     this.waitKey = true;          // drop chunks until a key frame after a (re)start
     this.chain = Promise.resolve();
     this.dead = false;
-    this.player = new MsePlayer(this.video, { live: true, onStall: (m) => { this.waitKey = true; this.setStatus('warn', m); } });
+    this.player = this.newPlayer();
     this.newest = 0;              // start90k of the newest frame received
+    this.sound = false;           // audio tracks go to MSE only with sound on
+    this.audioIds = new Set();    // audio track ids of the current init segment
+    this.init = null;             // the current decrypted init segment (all tracks)
+    this.gop = single ? [] : null; // single view: decrypted fragments since the last keyframe
+  }
+
+  newPlayer() { return new MsePlayer(this.video, { live: true, onStall: (m) => { this.waitKey = true; this.setStatus('warn', m); } }); }
+
+  async setInit(init) {
+    const info = parseInit(init);
+    this.init = init;
+    this.audioIds = new Set(info.tracks.filter((t) => t.kind === 'audio').map((t) => t.id));
+    await this.player.setInit(this.sound ? init : initWithout(init, this.audioIds));
+    if (this.onTracks) this.onTracks(this.audioIds.size > 0);
+  }
+
+  // One decrypted fragment to the player (without audio unless sound is on).
+  play(start90k, plain) {
+    const frag = this.sound || !this.audioIds.size ? plain : fragmentWithout(plain.slice(), this.audioIds);
+    if (!frag) return;
+    this.player.base(start90k / 90000);
+    this.player.append(frag);
+  }
+
+  // Sound on/off: a new MSE player with or without the audio track, fed the
+  // current GOP at once so the picture resumes without waiting for a keyframe.
+  async setSound(on) {
+    if (on === this.sound || this.dead) return;
+    this.sound = on;
+    this.chain = this.chain.then(async () => {
+      if (this.dead || !this.init) return;
+      this.player.destroy();
+      this.player = this.newPlayer();
+      await this.player.setInit(on ? this.init : initWithout(this.init, this.audioIds));
+      for (const f of this.gop || []) this.play(f.start90k, f.plain);
+      if (!this.gop || !this.gop.length) this.waitKey = true;
+    }).catch((e) => this.fail(e.message));
+    await this.chain;
   }
 
   setStatus(kind, text) { this.status.className = `status ${kind}`; this.status.textContent = text; }
@@ -72,8 +114,9 @@ class Tile {
         const [old, k] = this.ckeys.entries().next().value; k.fill(0); this.ckeys.delete(old);
       }
       const { plain } = openEnvelope(seg.init, this.ckeys.get(seg.segmentId), this.orgId);
-      await this.player.setInit(plain);
+      await this.setInit(plain);
       this.waitKey = true;
+      if (this.gop) this.gop.length = 0;
     } else if (rec.type === T_CHUNK) {
       const hdr = parseHeader(rec.payload);
       const ck = this.ckeys.get(hdr.segmentId);
@@ -82,8 +125,11 @@ class Tile {
       try { plain = openEnvelope(rec.payload, ck, this.orgId).plain; }
       catch (e) { this.waitKey = true; this.setStatus('bad', 'integrity error'); console.warn('live', this.cam.id, e.message); return; }
       this.waitKey = false;
-      this.player.base(hdr.start90k / 90000);
-      this.player.append(plain);
+      if (this.gop) {
+        if (hdr.key) this.gop.length = 0;
+        if (this.gop.length < 600) this.gop.push({ start90k: hdr.start90k, plain });
+      }
+      this.play(hdr.start90k, plain);
       this.newest = hdr.start90k + hdr.dur90k;
       if (!this.status.classList.contains('live')) { this.setStatus('live', 'live'); this.note.hidden = true; }
     } else if (rec.type === T_STATE) {
@@ -104,7 +150,10 @@ class Tile {
     this.lat.textContent = behind > 0 && behind < 60000 ? `${Math.round(behind)} ms` : '';
   }
 
-  destroy() { this.dead = true; this.player.destroy(); for (const k of this.ckeys.values()) k.fill(0); this.ckeys.clear(); }
+  destroy() {
+    this.dead = true; this.player.destroy(); for (const k of this.ckeys.values()) k.fill(0); this.ckeys.clear();
+    if (this.gop) this.gop.length = 0;
+  }
 }
 
 // The one streamed response for the page; reconnects with backoff.
@@ -139,6 +188,29 @@ class LiveStream {
   }
 
   stop() { this.stopped = true; if (this.ctrl) this.ctrl.abort(); }
+}
+
+// The single view's sound: muted until the member asks (grid tiles stay
+// muted). The button appears once the camera's init segment has an audio
+// track; key M toggles it.
+function singleAudio(tile, toolbar) {
+  const btn = h('button', { type: 'button', class: 'secondary', id: 'live-unmute', hidden: true, title: 'Sound (M)', 'aria-pressed': 'false', text: 'Unmute' });
+  const set = (on) => {
+    tile.setSound(on);
+    tile.video.muted = !on;
+    btn.textContent = on ? 'Mute' : 'Unmute';
+    btn.setAttribute('aria-pressed', String(on));
+    if (on && tile.video.paused) tile.video.play().catch(() => {});
+  };
+  btn.addEventListener('click', () => set(tile.video.muted));
+  tile.onTracks = (audio) => { btn.hidden = !audio; if (!audio) set(false); };
+  toolbar.insertBefore(btn, toolbar.querySelector('a[href^="#/playback/"]'));
+  const onKey = (ev) => {
+    if (ev.target.closest && ev.target.closest('input, select, textarea')) return;
+    if ((ev.key === 'm' || ev.key === 'M') && !btn.hidden) set(tile.video.muted);
+  };
+  document.addEventListener('keydown', onKey);
+  onLeave(() => document.removeEventListener('keydown', onKey));
 }
 
 export async function live() {
@@ -213,6 +285,8 @@ export async function live() {
     document.addEventListener('keydown', onKey);
     onLeave(() => document.removeEventListener('keydown', onKey));
   }
+
+  if (singleId) singleAudio(tiles[0], header);
 
   const timer = setInterval(() => tiles.forEach((t) => t.tick()), 1000);
   onLeave(() => { clearInterval(timer); stream.stop(); tiles.forEach((t) => t.destroy()); });

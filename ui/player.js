@@ -4,12 +4,21 @@
 // fragments carry their own decode times, t90k since the Unix epoch on the
 // video track), shifted by timestampOffset so the element's clock starts near
 // zero. Appends are queued (a SourceBuffer takes one at a time). Live mode
-// keeps the playhead near the newest frame and trims old buffer.
+// keeps the playhead at the live edge (docs/design/live.md "Latency"): a small
+// target behind the newest frame, caught up by playbackRate when a little
+// behind, by a seek when far behind; old buffer is trimmed.
 import { parseInit, isHevc } from './mp4.js';
 
-const LIVE_BEHIND_MAX = 0.5;    // s: jump forward when further behind than this
-const LIVE_TARGET = 0.1;        // s: where to jump to, behind the newest frame
+const LIVE_TARGET = 0.06;       // s behind the end of the newest frame (two frames at 30 fps)
+const LIVE_SLACK = 0.04;        // s over the target tolerated at normal speed
+// With sound the audio renderer drives the clock and stalls (then refills) when
+// it runs dry: keep a few audio frames ahead (AAC: 1024 samples, 21-64 ms).
+const LIVE_TARGET_AUDIO = 0.2;
+const LIVE_SLACK_AUDIO = 0.1;
+const LIVE_SEEK = 1.0;          // s: further behind than this, seek (a catch-up would take long)
+const LIVE_RATE_MAX = 1.25;     // fastest catch-up (audio pitch is kept by the browser)
 const KEEP_BEHIND = 20;         // s of buffer kept behind the playhead
+const LIVE_KEEP_BEHIND = 3;     // s kept behind the playhead live: no long buffered tail
 
 export class PlayerError extends Error {
   constructor(code, msg) { super(msg); this.code = code; }
@@ -92,19 +101,33 @@ export class MsePlayer {
     else this.trimIfNeeded();
   }
 
-  // Live: keep close to the newest frame; start playing as soon as we can.
+  // Live: play the newest frame as soon as it is appended. The lag behind the
+  // newest frame's end is measured after each append: far behind (or outside
+  // the newest buffered range, e.g. after a gap) -> seek to the target; a
+  // little behind -> play faster until back at the target; else normal speed.
   chase() {
     const v = this.video, b = v.buffered;
     if (!b.length) return;
-    const end = b.end(b.length - 1);
-    if (end - v.currentTime > LIVE_BEHIND_MAX || v.currentTime < b.start(b.length - 1)) v.currentTime = Math.max(b.start(b.length - 1), end - LIVE_TARGET);
+    const start = b.start(b.length - 1), end = b.end(b.length - 1);
+    const lag = end - v.currentTime;
+    const audio = this.tracks && this.tracks.some((t) => t.kind === 'audio');
+    const target = audio ? LIVE_TARGET_AUDIO : LIVE_TARGET, slack = audio ? LIVE_SLACK_AUDIO : LIVE_SLACK;
+    if (v.currentTime < start || lag > LIVE_SEEK) {
+      v.currentTime = Math.max(start, end - target);
+      v.playbackRate = 1;
+    } else if (lag > target + slack) {
+      v.playbackRate = Math.min(LIVE_RATE_MAX, 1 + (lag - target));
+    } else if (v.playbackRate !== 1) {
+      v.playbackRate = 1;
+    }
+    this.lag = lag;
     if (v.paused) v.play().catch(() => {});
     this.trimIfNeeded();
   }
 
   trimIfNeeded() {
-    const b = this.video.buffered;
-    if (b.length && this.video.currentTime - b.start(0) > KEEP_BEHIND * 1.5) this.trim(KEEP_BEHIND);
+    const b = this.video.buffered, keep = this.live ? LIVE_KEEP_BEHIND : KEEP_BEHIND;
+    if (b.length && this.video.currentTime - b.start(0) > keep * 1.5) this.trim(keep);
   }
 
   trim(keep) {

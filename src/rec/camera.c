@@ -242,6 +242,7 @@ static void on_audio(vg_camera *c, const vg_frame *f, uint64_t now_us)
     }
     uint32_t rate = t->clock_rate ? t->clock_rate : 48000;
     int64_t dts = t90k * rate / VG_HZ;
+    vg_live_audio(&c->live, c->w, &c->fr, rate, dts, 1024, f->data, f->len);
     vg_fragr_audio(&c->fr, dts, 1024, f->data, f->len);
 }
 

@@ -71,9 +71,13 @@ void vg_live_unsubscribe(vg_live *l, vg_live_sub *s)
     pthread_mutex_unlock(&l->mu);
 }
 
-/* One frame as a one-sample moof+mdat, sealed in place in l->scratch. */
-static int make_chunk(vg_live *l, vg_recw *w, int64_t t90k, uint32_t dur, int key, const uint8_t *data,
-                      size_t len, uint8_t **env, size_t *env_len)
+/* One frame as a one-sample moof+mdat of track `track` (dts, dur in that
+ * track's timescale; sync: a sync sample), sealed in place in l->scratch;
+ * the envelope carries t90k/dur90k and the key flag `key` (a video
+ * keyframe: where a viewer may start; audio chunks are never key). */
+static int make_chunk(vg_live *l, vg_recw *w, unsigned track, int64_t dts, uint32_t dur, int sync,
+                      int64_t t90k, uint32_t dur90k, int key, const uint8_t *data, size_t len,
+                      uint8_t **env, size_t *env_len)
 {
     if (len > FRAME_MAX)
         return VG_ETOOBIG;
@@ -82,14 +86,26 @@ static int make_chunk(vg_live *l, vg_recw *w, int64_t t90k, uint32_t dur, int ke
     if (rc)
         return rc;
     l->scratch.len = VG_RECW_HEADROOM;
-    vg_fmp4_sample s = {.track = 0, .dts = t90k, .duration = dur, .key = key, .data = data,
-                        .size = (uint32_t)len};
+    vg_fmp4_sample s = {.track = track, .dts = dts, .duration = dur, .key = sync,
+                        .data = data, .size = (uint32_t)len};
     if ((rc = vg_fmp4_fragment(&l->scratch, ++l->seq, &s, 1)) != 0 ||
         (rc = vg_buf_reserve(&l->scratch, VG_RECW_TAILROOM)) != 0)
         return rc;
     uint64_t seg;
-    return vg_recw_live_seal(w, t90k, dur, key, l->scratch.data + VG_RECW_HEADROOM,
+    return vg_recw_live_seal(w, t90k, dur90k, key, l->scratch.data + VG_RECW_HEADROOM,
                              l->scratch.len - VG_RECW_HEADROOM, env, env_len, &seg);
+}
+
+/* An audio sample (track timescale `rate`) as an audio chunk. */
+static int make_audio_chunk(vg_live *l, vg_recw *w, unsigned track, uint32_t rate, int64_t dts,
+                            uint32_t dur, const uint8_t *data, size_t len, uint8_t **env,
+                            size_t *env_len)
+{
+    if (!rate || dts < 0)
+        return VG_EINVAL;
+    int64_t t90k = dts / rate * 90000 + dts % rate * 90000 / rate;
+    uint32_t dur90k = (uint32_t)((uint64_t)dur * 90000 / rate);
+    return make_chunk(l, w, track, dts, dur, 1, t90k, dur90k, 0, data, len, env, env_len);
 }
 
 static int segment_payload(vg_recw *w, vg_buf *out, uint64_t *seg_id)
@@ -149,9 +165,37 @@ static void start_sub(vg_live *l, vg_recw *w, const vg_fragr *fr, vg_live_sub *s
         uint8_t *env;
         size_t el;
         uint32_t dur = i + 1 < fr->nv ? sm->duration : l->last_dur;
-        if (make_chunk(l, w, sm->dts, dur, sm->key, fr->vbuf.data + at, sm->size, &env, &el) == 0)
+        if (make_chunk(l, w, fr->vtrack, sm->dts, dur, sm->key, sm->dts, dur, sm->key,
+                       fr->vbuf.data + at, sm->size, &env, &el) == 0)
             s->cb(s->arg, VG_LIVE_CHUNK, sm->key, env, el);
         at += sm->size;
+    }
+    /* ... and its audio, kept apart in abuf in arrival order. */
+    size_t aat = 0;
+    for (unsigned i = 0; i < fr->na && l->arate; i++) {
+        const vg_fmp4_sample *sm = &fr->asmp[i];
+        uint8_t *env;
+        size_t el;
+        if (aat + sm->size > fr->abuf.len)
+            break;
+        if (make_audio_chunk(l, w, fr->atrack, l->arate, sm->dts, sm->duration, fr->abuf.data + aat,
+                             sm->size, &env, &el) == 0)
+            s->cb(s->arg, VG_LIVE_CHUNK, 0, env, el);
+        aat += sm->size;
+    }
+}
+
+/* Invariant 3: a new segment is announced before its first chunk. */
+static void announce_segment(vg_live *l, vg_recw *w)
+{
+    uint64_t seg = 0;
+    vg_recw_live_info in;
+    if (vg_recw_live_segment(w, &in) == 0 && in.segment_id != l->seg_sent &&
+        segment_payload(w, &l->gop, &seg) == 0) {
+        for (vg_live_sub *s = l->subs; s; s = s->next)
+            if (s->started)
+                s->cb(s->arg, VG_LIVE_SEGMENT, 1, l->gop.data, l->gop.len);
+        l->seg_sent = seg;
     }
 }
 
@@ -164,24 +208,35 @@ void vg_live_frame(vg_live *l, vg_recw *w, const vg_fragr *fr, int64_t t90k, int
     if (!vg_live_active(l))
         return;
     pthread_mutex_lock(&l->mu);
-    uint64_t seg = 0;
-    /* Invariant 3: a new segment is announced before its first chunk. */
-    vg_recw_live_info in;
-    if (vg_recw_live_segment(w, &in) == 0 && in.segment_id != l->seg_sent &&
-        segment_payload(w, &l->gop, &seg) == 0) {
-        for (vg_live_sub *s = l->subs; s; s = s->next)
-            if (s->started)
-                s->cb(s->arg, VG_LIVE_SEGMENT, 1, l->gop.data, l->gop.len);
-        l->seg_sent = seg;
-    }
+    announce_segment(l, w);
     for (vg_live_sub *s = l->subs; s; s = s->next)
         if (!s->started)
             start_sub(l, w, fr, s, key);
     uint8_t *env;
     size_t el;
-    if (make_chunk(l, w, t90k, l->last_dur, key, data, len, &env, &el) == 0)
+    if (make_chunk(l, w, fr->vtrack, t90k, l->last_dur, key, t90k, l->last_dur, key, data, len, &env,
+                   &el) == 0)
         for (vg_live_sub *s = l->subs; s; s = s->next)
             s->cb(s->arg, VG_LIVE_CHUNK, key, env, el);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void vg_live_audio(vg_live *l, vg_recw *w, const vg_fragr *fr, uint32_t rate, int64_t dts,
+                   uint32_t dur, const uint8_t *data, size_t len)
+{
+    l->arate = rate;
+    if (!vg_live_active(l))
+        return;
+    pthread_mutex_lock(&l->mu);
+    announce_segment(l, w);
+    uint8_t *env;
+    size_t el;
+    /* Subscribers not started yet get this frame from the open fragment
+     * when they start (at the next video frame). */
+    if (make_audio_chunk(l, w, fr->atrack, rate, dts, dur, data, len, &env, &el) == 0)
+        for (vg_live_sub *s = l->subs; s; s = s->next)
+            if (s->started)
+                s->cb(s->arg, VG_LIVE_CHUNK, 0, env, el);
     pthread_mutex_unlock(&l->mu);
 }
 

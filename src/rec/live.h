@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Live tap of one camera (docs/design/live.md "Live"): while a camera has at
- * least one subscriber, each completed video frame is wrapped as a one-frame
+ * least one subscriber, each completed video (and audio) frame is wrapped as a one-frame
  * moof+mdat, sealed by the store into a live envelope (flag VG_ENV_LIVE) under
  * the open segment's content key, and handed to every subscriber. Nobody
  * watching costs one atomic load per frame.
@@ -55,6 +55,7 @@ typedef struct vg_live {
     uint64_t seg_sent;        /* segment id of the last SEGMENT broadcast */
     int64_t last_t90k;
     uint32_t last_dur;
+    uint32_t arate;           /* audio track timescale (0: no audio seen yet) */
     char state_json[256];     /* last STATE, sent to new subscribers */
 } vg_live;
 
@@ -70,6 +71,12 @@ void vg_live_unsubscribe(vg_live *l, vg_live_sub *s);
  * holds the frames since the last stored fragment). Camera thread. */
 void vg_live_frame(vg_live *l, vg_recw *w, const struct vg_fragr *fr, int64_t t90k, int key,
                    const uint8_t *data, size_t len);
+/* An audio frame (dts, dur in the audio track's timescale `rate`) about to
+ * be given to the fragmenter fr: sent at once, as its own chunk (a frame of
+ * AAC is 1024 samples: waiting for the next video frame would add latency).
+ * Audio chunks are never key and start no subscriber. Camera thread. */
+void vg_live_audio(vg_live *l, vg_recw *w, const struct vg_fragr *fr, uint32_t rate, int64_t dts,
+                   uint32_t dur, const uint8_t *data, size_t len);
 /* The camera's state changed: a STATE record to every subscriber. */
 void vg_live_state(vg_live *l, const char *state, const char *detail);
 /* The camera is going away: VG_LIVE_END to every subscriber, no more after. */

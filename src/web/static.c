@@ -31,6 +31,7 @@ static const struct {
     {"/liveproto.js", "liveproto.js", "text/javascript; charset=utf-8"},
     {"/camkeys.js", "camkeys.js", "text/javascript; charset=utf-8"},
     {"/player.js", "player.js", "text/javascript; charset=utf-8"},
+    {"/livemp4.js", "livemp4.js", "text/javascript; charset=utf-8"},
     {"/live.js", "live.js", "text/javascript; charset=utf-8"},
     {"/archive.js", "archive.js", "text/javascript; charset=utf-8"},
     {"/segsig.js", "segsig.js", "text/javascript; charset=utf-8"},
