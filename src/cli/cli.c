@@ -19,6 +19,7 @@ static void usage(FILE *f)
                "  export --data DIR --key FILE --camera NAME [--from T] [--to T] --out FILE.mp4\n"
                "  fsck --data DIR [--repair]   check the index, files and signatures\n"
                "  audit verify --data DIR      verify every organization's audit chain\n"
+               "  audit verify --log FILE --key HEX [--sth EARLIER]  verify a downloaded audit log\n"
                "  serve --data DIR [--listen ADDR:PORT]  the web app alone (docs/api.md)\n\n"
                "See docs/cli.md.\n");
 }

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 
+struct vg_logkey;
 struct vg_recorder;
 struct vg_store;
 struct vg_viewer;
@@ -43,6 +44,7 @@ struct vg_web {
     vg_timer timer;
     vg_db *db;
     vg_auth *auth;
+    struct vg_logkey *logkey;   /* signs audit tree heads (auth/auditlog.h) */
     uint16_t port;
     char ui_dir[1024];
     char origins[VG_WEB_MAX_ORIGINS][160];
@@ -76,6 +78,8 @@ struct vg_web_route {
 
 /* api.c */
 const vg_web_route *vg_api_routes(size_t *n);
+/* audit_api.c: signed tree heads, proofs, log download */
+const vg_web_route *vg_auditlog_routes(size_t *n);
 void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
 const char *vg_api_jstr(json_t *b, const char *k);
 
