@@ -7,6 +7,7 @@ import * as pages from './pages.js';
 import { live } from './live.js';
 import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
+import { showAuditWarning } from './auditlog.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -82,6 +83,7 @@ async function route() {
   const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback };
   const page = table[name] || pages.cameras;
   shell(true);
+  showAuditWarning(state.me.org && state.me.org.id);
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }
   catch (e) {
     if (e.status === 401) { forgetCameraKeys(); state.keys = null; state.me = null; return go('#/login'); }

@@ -34,6 +34,7 @@ static const struct {
     {"/live.js", "live.js", "text/javascript; charset=utf-8"},
     {"/archive.js", "archive.js", "text/javascript; charset=utf-8"},
     {"/playback.js", "playback.js", "text/javascript; charset=utf-8"},
+    {"/auditlog.js", "auditlog.js", "text/javascript; charset=utf-8"},
     {"/blocklist.txt", "blocklist.txt", "text/plain; charset=utf-8"},
     {"/favicon.svg", "favicon.svg", "image/svg+xml"},
     {"/vendor/libsodium-wrappers.mjs", "vendor/libsodium-wrappers.mjs", "text/javascript; charset=utf-8"},
