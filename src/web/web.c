@@ -96,6 +96,7 @@ static int match_id(const char *url, const char *prefix, const char *suffix, int
 static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_api_routes,
     vg_auditlog_routes,
+    vg_alerts_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */
@@ -399,6 +400,7 @@ int vg_web_new(vg_loop *loop, const vg_web_opts *o, vg_web **out)
         goto out;
     }
     if ((rc = set_origins(w, o, host))) { vg_error("web", "--origin must be https://HOST[:PORT]"); goto out; }
+    if ((rc = vg_alerts_web_start(w))) goto out;
     if ((rc = maybe_print_setup(w))) goto out;
     vg_info("web", "listening on %s (port %u)", w->origins[0], w->port);
 out:
@@ -416,6 +418,7 @@ void vg_web_free(vg_web *w)
         vg_timer_stop(w->loop, &w->timer);
         MHD_stop_daemon(w->d);
     }
+    vg_alerts_web_stop(w);
     vg_auth_free(w->auth);
     vg_logkey_free(w->logkey);
     vg_db_close(w->db);

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 
+struct vg_alerts;
 struct vg_logkey;
 struct vg_recorder;
 struct vg_store;
@@ -45,6 +46,8 @@ struct vg_web {
     vg_db *db;
     vg_auth *auth;
     struct vg_logkey *logkey;   /* signs audit tree heads (auth/auditlog.h) */
+    struct vg_alerts *alerts;   /* alert rules' tick and webhook sender (alerts_api.c) */
+    vg_timer alert_timer;
     uint16_t port;
     char ui_dir[1024];
     char origins[VG_WEB_MAX_ORIGINS][160];
@@ -80,6 +83,10 @@ struct vg_web_route {
 const vg_web_route *vg_api_routes(size_t *n);
 /* audit_api.c: signed tree heads, proofs, log download */
 const vg_web_route *vg_auditlog_routes(size_t *n);
+/* alerts_api.c: notifications, webhook; the alert tick on the web loop */
+const vg_web_route *vg_alerts_routes(size_t *n);
+int vg_alerts_web_start(vg_web *w);
+void vg_alerts_web_stop(vg_web *w);
 void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
 const char *vg_api_jstr(json_t *b, const char *k);
 
