@@ -35,6 +35,7 @@ static const struct {
     {"/archive.js", "archive.js", "text/javascript; charset=utf-8"},
     {"/playback.js", "playback.js", "text/javascript; charset=utf-8"},
     {"/auditlog.js", "auditlog.js", "text/javascript; charset=utf-8"},
+    {"/alerts.js", "alerts.js", "text/javascript; charset=utf-8"},
     {"/blocklist.txt", "blocklist.txt", "text/plain; charset=utf-8"},
     {"/favicon.svg", "favicon.svg", "image/svg+xml"},
     {"/vendor/libsodium-wrappers.mjs", "vendor/libsodium-wrappers.mjs", "text/javascript; charset=utf-8"},

@@ -107,7 +107,26 @@ try {
   await page.locator('#audit-warning').waitFor();
   check(/rewritten/.test(await page.textContent('#audit-warning')), 'edited entry: consistency proof fails, warning shown');
 
-  // 4. A fresh browser (no kept head) sees no warning: detection needs a witness.
+  // 4. Alerts: the organization's creation is a "new owner" alert, unread.
+  await page.locator('#alerts-badge:not([hidden])').waitFor({ timeout: 10000 });
+  check(Number(await page.textContent('#alerts-badge')) >= 1, 'unread badge on Alerts');
+  await page.click('nav >> text=Alerts');
+  await page.locator('#alerts-list').waitFor();
+  check(/New owner: owner@example.com/.test(await page.textContent('#alerts-list')), 'notifications listed');
+  await page.fill('#f-hookurl', 'http://hooks.example.com/x');
+  await page.click('#webhook-save');
+  await page.locator('.error', { hasText: 'https://' }).waitFor();
+  check(true, 'a non-HTTPS webhook is refused');
+  await page.fill('#f-hookurl', 'https://hooks.example.com/x');
+  await page.click('#webhook-save');
+  await page.locator('#webhook-secret-value').waitFor();
+  check((await page.textContent('#webhook-secret-value')).length >= 43, 'webhook secret shown once');
+  await page.screenshot({ path: path.join(ART, '22-alerts.png'), fullPage: true });
+  await page.click('#alerts-read');
+  await page.locator('#alerts-badge').waitFor({ state: 'hidden' });
+  check(true, 'mark all read clears the badge');
+
+  // 5. A fresh browser (no kept head) sees no warning: detection needs a witness.
   const p2 = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
   await p2.goto(`https://127.0.0.1:${port}/`);
   await p2.getByRole('heading', { name: 'Sign in' }).waitFor();
