@@ -132,7 +132,14 @@ static enum MHD_Result h_read(vg_web *w, vg_req *r, json_t *b, struct MHD_Connec
 {
     json_t *v = json_object_get(b, "up_to");
     if (!json_is_integer(v) || json_integer_value(v) < 0) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_request");
-    int64_t up = json_integer_value(v);
+    int64_t up = json_integer_value(v), max = 0;
+    vg_stmt *st = NULL;
+    /* Never past the newest existing one: later alerts must arrive unread. */
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT coalesce(max(id), 0) FROM notifications WHERE org_id = ?1", "") == 0 &&
+        vg_db_step(st) == 1)
+        max = vg_db_int(st, 0);
+    vg_db_done(st);
+    if (up > max) up = max;
     if (up < last_read(r)) up = last_read(r);
     if (vg_scope_run(&r->ctx.scope, "INSERT INTO notification_reads(org_id, member_id, last_id) VALUES(?1, ?2, ?3) "
                      "ON CONFLICT(member_id) DO UPDATE SET last_id = excluded.last_id", "ii", r->ctx.member_id, up))
