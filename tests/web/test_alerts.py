@@ -175,6 +175,7 @@ def test_camera_recording_lost_and_resumed(env, hook):
         while time.time() < deadline and cam_state(c, cam) != "recording":
             time.sleep(0.3)
         assert cam_state(c, cam) == "recording"
+        time.sleep(2.5)   # the watch samples once a second: let it see the camera recording
         t0 = time.time()
         cam_proc.terminate()
         cam_proc.wait(10)
