@@ -18,7 +18,7 @@ static void usage(FILE *f)
                "  status --data DIR [--json]   what is recorded\n"
                "  export --data DIR --key FILE --camera NAME [--from T] [--to T] --out FILE.mp4\n"
                "  fsck --data DIR [--repair]   check the index, files and signatures\n"
-               "  audit verify --data DIR      verify every organization's audit chain\n"
+               "  audit verify --data DIR [--key HEX --sth FILE]  verify every organization's audit log\n"
                "  audit verify --log FILE --key HEX [--sth EARLIER]  verify a downloaded audit log\n"
                "  serve --data DIR [--listen ADDR:PORT]  the web app alone (docs/api.md)\n\n"
                "See docs/cli.md.\n");

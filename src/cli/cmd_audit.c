@@ -77,7 +77,7 @@ int vg_cmd_audit(int argc, char **argv)
         default: goto usage;
         }
     }
-    if (optind != argc || !data == !log || (log && !key) || (data && (key || earlier || incl || cons)) ||
+    if (optind != argc || !data == !log || (log && !key) || (data && (incl || cons || !key != !earlier)) ||
         (cons && !earlier))
         goto usage;
     if (sodium_init() < 0)
@@ -105,12 +105,17 @@ int vg_cmd_audit(int argc, char **argv)
         }
     }
     vg_db_done(st);
+    int rc = failed ? 1 : 0;
+    if (earlier) {
+        int erc = vg_audit_verify_db_sth(db, key, earlier);
+        if (erc > rc) rc = erc;
+    }
     vg_db_close(db);
     if (!orgs)
         printf("no organizations\n");
-    return failed ? 1 : 0;
+    return rc;
 usage:
-    fprintf(stderr, "usage: vigil audit verify --data DIR\n"
+    fprintf(stderr, "usage: vigil audit verify --data DIR [--key HEX --sth EARLIER]\n"
                     "       vigil audit verify --log FILE --key HEX [--sth EARLIER] [--inclusion PROOF]\n"
                     "                          [--consistency PROOF]\n");
     return 2;

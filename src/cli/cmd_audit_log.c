@@ -216,3 +216,49 @@ int vg_audit_verify_log(const char *log, const char *key, const char *earlier, c
     if (rc == 0) printf("verified\n");
     return rc;
 }
+
+int vg_audit_verify_db_sth(vg_db *db, const char *key, const char *earlier)
+{
+    uint8_t pk[VG_LOGKEY_PK], root[VG_MERKLE_HASH];
+    size_t got = 0;
+    const char *end = NULL;
+    vg_sth e;
+    if (strlen(key) != 2 * VG_LOGKEY_PK ||
+        sodium_hex2bin(pk, sizeof pk, key, strlen(key), NULL, &got, &end) || got != sizeof pk) {
+        fprintf(stderr, "vigil audit: --key wants the log public key as 64 hex digits\n");
+        return 2;
+    }
+    if (read_sth(earlier, &e)) {
+        fprintf(stderr, "vigil audit: cannot read the tree head in %s\n", earlier);
+        return 3;
+    }
+    if (vg_sth_verify(&e, pk)) {
+        printf("BAD SIGNATURE: the earlier tree head is not signed by the pinned log key\n");
+        return 1;
+    }
+    vg_scope s = {.db = db, .org_id = e.org_id};
+    uint8_t (*l)[VG_MERKLE_HASH] = NULL;
+    uint64_t n = 0;
+    if (vg_auditlog_leaves(&s, &l, &n)) {
+        printf("TAMPERED: the entries of organization %lld are not numbered 1..n\n", (long long)e.org_id);
+        return 1;
+    }
+    int rc = 0;
+    if (e.tree_size > n) {
+        printf("TRUNCATED: organization %lld has %llu entries, an earlier tree head had %llu\n", (long long)e.org_id,
+               (unsigned long long)n, (unsigned long long)e.tree_size);
+        rc = 1;
+    } else {
+        vg_merkle_root((const uint8_t (*)[VG_MERKLE_HASH])l, e.tree_size, root);
+        if (sodium_memcmp(root, e.root, VG_MERKLE_HASH)) {
+            printf("REWRITTEN: the first %llu entries of organization %lld differ from the earlier tree head\n",
+                   (unsigned long long)e.tree_size, (long long)e.org_id);
+            rc = 1;
+        } else {
+            printf("organization %lld: consistent with the earlier tree head of %llu entries\n", (long long)e.org_id,
+                   (unsigned long long)e.tree_size);
+        }
+    }
+    free(l);
+    return rc;
+}

@@ -270,3 +270,27 @@ def test_log_key_file_private_and_stable(st, tmp_path):
     # A restart keeps the key: tree heads stay verifiable under the pinned key.
     log = server_log_after(st, tmp_path, "SELECT 1;")
     assert json.load(open(log))["log_key"] == st["key"]
+
+
+def data_verify(st, data, *extra):
+    return subprocess.run([VIGIL, "audit", "verify", "--data", data] + list(extra), capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_data_mode_against_kept_head(st, tmp_path):
+    """A truncated audit table passes the chain check (the tail is simply gone) but not a kept head."""
+    sth2 = str(st["dir"] / "sth2.json")
+    r = data_verify(st, str(st["dir"] / "data"), "--key", st["key"], "--sth", sth2)
+    assert r.returncode == 0 and "consistent with the earlier tree head" in r.stdout, r.stdout + r.stderr
+    data = str(tmp_path / "cut")
+    shutil.copytree(str(st["dir"] / "data"), data)
+    con = sqlite3.connect(os.path.join(data, "app.db"))
+    con.execute("DELETE FROM audit WHERE seq > 3")
+    con.commit()
+    con.close()
+    assert data_verify(st, data).returncode == 0          # the chain alone cannot see it
+    r = data_verify(st, data, "--key", st["key"], "--sth", sth2)
+    assert r.returncode == 1 and "TRUNCATED" in r.stdout, r.stdout + r.stderr
+    r = data_verify(st, data, "--key", "22" * 32, "--sth", sth2)
+    assert r.returncode == 1 and "BAD SIGNATURE" in r.stdout
+    assert data_verify(st, data, "--sth", sth2).returncode == 2    # a kept head needs the pinned key
