@@ -12,7 +12,7 @@ PKGS=(
   ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0
-  python3 python3-gi python3-pytest python3-pytest-timeout python3-nacl fonts-dejavu-core
+  python3 python3-gi python3-pytest python3-pytest-timeout python3-nacl python3-cryptography fonts-dejavu-core
   # browser tests and benchmark plots
   chromium libnss3-tools gnuplot-nox
 )
