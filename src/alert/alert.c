@@ -190,7 +190,7 @@ void vg_alert_camera(vg_alerts *a, const vg_scope *s, int64_t cam, const char *n
     cam_watch *c = watch_find(a, s->org_id, cam);
     if (!c) return;
     c->live = 1;
-    char title[200], detail[400];
+    char title[200];
     json_t *d = json_pack("{s:I,s:s,s:s}", "camera", (json_int_t)cam, "name", name ? name : "", "state", state);
     if (recording) {
         if (c->alerted) {
@@ -208,9 +208,8 @@ void vg_alert_camera(vg_alerts *a, const vg_scope *s, int64_t cam, const char *n
             json_object_set_new(d, "lost_since_ms", json_integer(c->lost_since_ms));
             snprintf(title, sizeof title, "Recording stopped: %s", name ? name : "?");
             char *t = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-            snprintf(detail, sizeof detail, "%s", t ? t : "{}");
+            (void)vg_alert_notify(s, "camera.recording_lost", title, t, now_ms);
             free(t);
-            (void)vg_alert_notify(s, "camera.recording_lost", title, detail, now_ms);
             c->alerted = 1;
         }
     }
