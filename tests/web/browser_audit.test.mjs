@@ -52,7 +52,8 @@ try {
   await page.fill('#f-email', 'owner@example.com');
   await page.fill('#f-password', pw);
   await page.fill('#f-password2', pw);
-  await page.fill('#f-totp', nextCode(b32decode(await page.textContent('#totp-secret'))));
+  const secret = b32decode(await page.textContent('#totp-secret'));
+  await page.fill('#f-totp', nextCode(secret));
   await page.check('#f-recovery-saved');
   await page.click('button[type=submit]');
   await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
@@ -107,7 +108,21 @@ try {
   await page.locator('#audit-warning').waitFor();
   check(/rewritten/.test(await page.textContent('#audit-warning')), 'edited entry: consistency proof fails, warning shown');
 
-  // 4. Alerts: the organization's creation is a "new owner" alert, unread.
+  // 4. At sign-in: the check runs before any page is opened.
+  await page.click('#audit-warning-ack');
+  const keptSize = await size();
+  await page.click('#logout');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  sql(`DELETE FROM audit WHERE seq > ${keptSize - 3};`);
+  await page.fill('input[name=email]', 'owner@example.com');
+  await page.fill('input[name=password]', pw);
+  await page.fill('input[name=totp]', nextCode(secret));
+  await page.click('button[type=submit]');
+  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  await page.locator('#audit-warning').waitFor();
+  check(/went back/.test(await page.textContent('#audit-warning')), 'truncation seen at sign-in, without opening the audit page');
+
+  // 5. Alerts: the organization's creation is a "new owner" alert, unread.
   await page.locator('#alerts-badge:not([hidden])').waitFor({ timeout: 10000 });
   check(Number(await page.textContent('#alerts-badge')) >= 1, 'unread badge on Alerts');
   await page.click('nav >> text=Alerts');
@@ -126,7 +141,7 @@ try {
   await page.locator('#alerts-badge').waitFor({ state: 'hidden' });
   check(true, 'mark all read clears the badge');
 
-  // 5. A fresh browser (no kept head) sees no warning: detection needs a witness.
+  // 6. A fresh browser (no kept head) sees no warning: detection needs a witness.
   const p2 = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
   await p2.goto(`https://127.0.0.1:${port}/`);
   await p2.getByRole('heading', { name: 'Sign in' }).waitFor();
