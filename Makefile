@@ -7,7 +7,7 @@
 #   make fuzz       libFuzzer targets (clang)      -> build/fuzz/fuzz_*
 #   make check      unit + integration tests (what .ci/run runs, via scripts/test.sh)
 
-PKGS      := libsodium sqlite3 jansson libmicrohttpd gnutls libcrypto libcbor
+PKGS      := libsodium sqlite3 jansson libmicrohttpd gnutls libcrypto libcbor libssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 

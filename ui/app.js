@@ -9,6 +9,8 @@ import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
 import { platform } from './platform.js';
 import { security } from './security.js';
+import { showAuditWarning } from './auditlog.js';
+import { alerts, refreshBadge } from './alerts.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -84,9 +86,11 @@ async function route() {
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
   const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = onPlatform() ? { platform, security } : { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback, security };
+  const table = onPlatform() ? { platform, security } : { cameras: pages.cameras, members: pages.members, audit: pages.audit, alerts, live, playback, security };
   const page = table[name] || (onPlatform() ? platform : pages.cameras);
   shell(true);
+  showAuditWarning(state.me.org && state.me.org.id);
+  refreshBadge();
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }
   catch (e) {
     if (e.status === 401) { forgetCameraKeys(); state.keys = null; state.me = null; return go('#/login'); }

@@ -8,6 +8,7 @@ import { cameraKeys, createCameraKey, shareCamera, keyFingerprint } from './camk
 import { base32, otpauthUri, grouped } from './totp.js';
 import { assertKey, createKey, webauthnErrorText } from './security.js';
 import { rotationPanel, rotateDue } from './rotation.js';
+import { auditWitness, checkAuditLog } from './auditlog.js';
 
 const field = (label, attrs, hint) => {
   const id = attrs.id || `f-${attrs.name}`;
@@ -214,6 +215,7 @@ export async function login(email) {
       signedIn(me, { kek, publicKey: unb64(me.public_key), privateKey });
       // Due camera keys rotate here: only a member's browser can make them.
       if (atLeast('admin')) rotateDue().then((n) => { if (n) toast(`Rotated ${n} camera key${n === 1 ? '' : 's'} (period due)`); }, () => {});
+      await auditWitness(me);
       if (!location.hash.startsWith('#/') || location.hash === '#/login') location.hash = '#/cameras'; else go(location.hash);
     } catch (e) { err.textContent = e.name && e.name !== 'ApiError' && e.name !== 'Error' ? webauthnErrorText(e) : errorText(e); busy(form, false); }
   });
@@ -408,23 +410,27 @@ export async function members() {
 
 export async function audit() {
   const r = await api('GET', '/api/audit');
-  const key = `vigil.audit.head.${state.me.org.id}`;
-  let warn = null;
-  try {
-    // The server could truncate the chain's tail; remember the last head we saw
-    // and warn if the chain ever goes back (docs/design/auth.md).
-    const seen = JSON.parse(localStorage.getItem(key) || 'null');
-    const top = r.entries[0];
-    if (seen && top && (top.seq < seen.seq || (r.entries.find((e) => e.seq === seen.seq) || { hash: seen.hash }).hash !== seen.hash))
-      warn = `The audit chain went back: this browser saw entry ${seen.seq} before.`;
-    if (top && (!seen || top.seq >= seen.seq)) localStorage.setItem(key, JSON.stringify({ seq: top.seq, hash: top.hash }));
-  } catch { /* storage unavailable */ }
+  // The server could truncate or rewrite the log; this browser keeps the last
+  // signed tree head it accepted and checks the new one against it (auditlog.js).
+  let w = null, wErr = null;
+  try { w = await checkAuditLog(state.me.org.id); } catch (e) { wErr = errorText(e); }
   const fmt = (ms) => new Date(ms).toLocaleString();
+  const download = h('button', { type: 'button', class: 'secondary', id: 'audit-download', text: 'Download log' });
+  download.addEventListener('click', async () => {
+    const log = await api('GET', '/api/audit/log');
+    const a = h('a', { href: URL.createObjectURL(new Blob([JSON.stringify(log)], { type: 'application/json' })),
+      download: `vigil-audit-${state.me.org.id}-${log.sth.tree_size}.json` });
+    a.click(); setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
   return h('div', {}, h('h1', { text: 'Audit log' }),
     h('p', {}, r.verified ? h('span', { class: 'ok', id: 'audit-ok', text: '✓ Hash chain verified' })
       : h('span', { class: 'error', text: `✗ Chain broken at entry ${r.first_bad_seq}` }),
       ' · head ', h('span', { class: 'mono', text: r.head.slice(0, 16) + '…' })),
-    warn ? h('p', { class: 'error', role: 'alert', text: warn }) : null,
+    w ? h('p', { id: 'audit-sth' }, w.warning ? h('span', { class: 'error', text: '✗ Tree head not consistent with what this browser saw' })
+      : h('span', { class: 'ok', id: 'audit-consistent', text: `✓ Signed tree head of ${w.sth.tree_size} entries consistent with this browser's record` }),
+    ' · root ', h('span', { class: 'mono', text: w.sth.root_hash.slice(0, 16) + '…' }),
+    ' · log key ', h('span', { class: 'mono', id: 'audit-key-fp', text: w.key.log_key_fingerprint }), ' ', download)
+      : h('p', { class: 'error', text: `Could not check the signed tree head: ${wErr}` }),
     h('table', {}, h('thead', {}, h('tr', {}, ...['#', 'When', 'Who', 'What', 'Details', 'From'].map((t) => h('th', { text: t })))),
       h('tbody', {}, r.entries.map((e) => h('tr', {}, h('td', { text: e.seq }), h('td', { text: fmt(e.ts_ms) }), h('td', { text: e.actor }),
         h('td', {}, h('span', { class: 'badge', text: e.action })), h('td', { class: 'mono', text: JSON.stringify(e.detail) }), h('td', { text: e.addr }))))));

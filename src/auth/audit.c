@@ -7,6 +7,7 @@
  *  2. Appends read the head and insert in one IMMEDIATE transaction unless the
  *     caller already holds one (then they join it). */
 #include "auth/audit.h"
+#include "alert/alert.h"
 #include "core/err.h"
 
 #include <sodium.h>
@@ -66,10 +67,13 @@ int vg_audit_add(const vg_scope *s, int64_t actor_id, const char *actor, const c
     if (!actor) actor = "";
     if (!addr) addr = "";
     row_hash(prev, s->org_id, seq, ts_ms, actor_id, actor, action, detail, addr, hash);
-    return vg_scope_run(s,
+    rc = vg_scope_run(s,
         "INSERT INTO audit(org_id, seq, ts_ms, actor_id, actor, action, detail, addr, prev, hash) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         "iiittttbb", seq, ts_ms, actor_id, actor, action, detail, addr, prev, (size_t)32, hash, (size_t)32);
+    /* Alert rules keyed by action (alert/alert.c), in the same transaction. */
+    if (!rc) vg_alert_audit(s, actor_id, actor, action, detail, ts_ms);
+    return rc;
 }
 
 int vg_audit_verify(const vg_scope *s, int64_t *bad_seq, uint8_t head[VG_AUDIT_HASH_LEN])

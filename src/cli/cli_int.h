@@ -14,6 +14,14 @@ int vg_cmd_fsck(int argc, char **argv);
 int vg_cmd_audit(int argc, char **argv);
 int vg_cmd_operator(int argc, char **argv);
 int vg_cmd_api_routes(int argc, char **argv);
+/* cmd_audit_log.c: offline check of a downloaded log; earlier, inclusion and
+ * consistency may be NULL. Returns the process exit code. */
+int vg_audit_verify_log(const char *log, const char *key, const char *earlier, const char *inclusion,
+                        const char *consistency);
+/* --data mode with --key and --sth: the database's organization of the kept
+ * tree head still extends it (catches a truncated table). Exit code. */
+struct vg_db;
+int vg_audit_verify_db_sth(struct vg_db *db, const char *key, const char *earlier);
 
 /* "123", "10K", "5M", "2G" -> bytes; 0 on success. */
 int vg_cli_parse_size(const char *s, uint64_t *out);

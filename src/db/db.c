@@ -47,6 +47,7 @@ static const struct migration {
     { 5, 0, vg_db_schema_v5_sql },
     { 6, 0, vg_db_schema_v6_sql },
     { 8, 0, vg_db_schema_v8_sql },
+    { 9, 0, vg_db_schema_v9_sql },
 };
 
 static int schema_version(sqlite3 *h)

@@ -169,3 +169,23 @@ const char vg_db_schema_v6_sql[] =
     "  SELECT org_id, id, footage_pk, CAST(strftime('%s', 'now') AS INTEGER) FROM cameras\n"
     "  WHERE footage_pk IS NOT NULL;\n"
     "UPDATE meta SET v = '6' WHERE k = 'schema_version';\n";
+/* Version 9 (alerts: docs/design/audit.md "Alerts"). notifications is the
+ * organization's alert list and the webhook outbox: hook 0 = to dispatch,
+ * 1 = queued to the sender, 2 = delivered, 3 = gave up, 4 = no webhook then.
+ * notification_reads: the newest notification each member has read.
+ * webhooks: one HTTPS URL per organization and its signing secret (the
+ * server signs with it, so it is stored, like TOTP secrets). */
+const char vg_db_schema_v9_sql[] =
+    "CREATE TABLE IF NOT EXISTS notifications(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, detail TEXT NOT NULL,\n"
+    "  hook INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE INDEX IF NOT EXISTS notifications_org ON notifications(org_id, id);\n"
+    "CREATE INDEX IF NOT EXISTS notifications_hook ON notifications(hook, id);\n"
+    "CREATE TABLE IF NOT EXISTS notification_reads(\n"
+    "  member_id INTEGER PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  org_id INTEGER NOT NULL, last_id INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS webhooks(\n"
+    "  org_id INTEGER PRIMARY KEY REFERENCES organizations(id),\n"
+    "  url TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);\n"
+    "UPDATE meta SET v = '9' WHERE k = 'schema_version';\n";

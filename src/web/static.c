@@ -39,6 +39,8 @@ static const struct {
     {"/platform.js", "platform.js", "text/javascript; charset=utf-8"},
     {"/security.js", "security.js", "text/javascript; charset=utf-8"},
     {"/rotation.js", "rotation.js", "text/javascript; charset=utf-8"},
+    {"/auditlog.js", "auditlog.js", "text/javascript; charset=utf-8"},
+    {"/alerts.js", "alerts.js", "text/javascript; charset=utf-8"},
     {"/blocklist.txt", "blocklist.txt", "text/plain; charset=utf-8"},
     {"/favicon.svg", "favicon.svg", "image/svg+xml"},
     {"/vendor/libsodium-wrappers.mjs", "vendor/libsodium-wrappers.mjs", "text/javascript; charset=utf-8"},

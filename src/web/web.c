@@ -13,6 +13,7 @@
  *     timer from MHD_get_timeout fires; the timer is re-armed after each run.
  *  4. All MHD callbacks run on the loop's thread (external epoll mode). */
 #include "web/web_int.h"
+#include "auth/auditlog.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -98,6 +99,8 @@ static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_platform_routes,
     vg_webauthn_routes,
     vg_rotation_routes,
+    vg_auditlog_routes,
+    vg_alerts_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */
@@ -415,6 +418,7 @@ int vg_web_new(vg_loop *loop, const vg_web_opts *o, vg_web **out)
     snprintf(w->ui_dir, sizeof w->ui_dir, "%s", o->ui_dir ? o->ui_dir : "ui");
     snprintf(path, sizeof path, "%s/app.db", o->data_dir);
     if ((rc = vg_db_open(path, &w->db)) || (rc = vg_auth_new(w->db, o->data_dir, &w->auth)) ||
+        (rc = vg_logkey_load(o->data_dir, &w->logkey)) ||
         (rc = vg_tls_load(o, host, &w->cert_pem, &w->key_pem)))
         goto out;
     if ((rc = start_daemon(w, o, &sa))) {
@@ -422,6 +426,7 @@ int vg_web_new(vg_loop *loop, const vg_web_opts *o, vg_web **out)
         goto out;
     }
     if ((rc = set_origins(w, o, host))) { vg_error("web", "--origin must be https://HOST[:PORT]"); goto out; }
+    if ((rc = vg_alerts_web_start(w))) goto out;
     if ((rc = maybe_print_setup(w))) goto out;
     vg_info("web", "listening on %s (port %u)", w->origins[0], w->port);
 out:
@@ -440,7 +445,9 @@ void vg_web_free(vg_web *w)
         vg_timer_stop(w->loop, &w->timer);
         MHD_stop_daemon(w->d);
     }
+    vg_alerts_web_stop(w);
     vg_auth_free(w->auth);
+    vg_logkey_free(w->logkey);
     vg_db_close(w->db);
     if (w->key_pem) { sodium_memzero(w->key_pem, strlen(w->key_pem)); free(w->key_pem); }
     free(w->cert_pem);

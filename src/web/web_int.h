@@ -11,6 +11,8 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 
+struct vg_alerts;
+struct vg_logkey;
 struct vg_recorder;
 struct vg_store;
 struct vg_viewer;
@@ -43,6 +45,9 @@ struct vg_web {
     vg_timer timer;
     vg_db *db;
     vg_auth *auth;
+    struct vg_logkey *logkey;   /* signs audit tree heads (auth/auditlog.h) */
+    struct vg_alerts *alerts;   /* alert rules' tick and webhook sender (alerts_api.c) */
+    vg_timer alert_timer;
     uint16_t port;
     char ui_dir[1024];
     char origins[VG_WEB_MAX_ORIGINS][160];
@@ -79,6 +84,12 @@ struct vg_web_route {
 const vg_web_route *vg_api_routes(size_t *n);
 /* recorder_api.c: GET /api/recorder (the segment-signing key) */
 const vg_web_route *vg_recorder_routes(size_t *n);
+/* audit_api.c: signed tree heads, proofs, log download */
+const vg_web_route *vg_auditlog_routes(size_t *n);
+/* alerts_api.c: notifications, webhook; the alert tick on the web loop */
+const vg_web_route *vg_alerts_routes(size_t *n);
+int vg_alerts_web_start(vg_web *w);
+void vg_alerts_web_stop(vg_web *w);
 void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
 const char *vg_api_jstr(json_t *b, const char *k);
 /* The end of every call that may open a session: the cookie and /api/me on

@@ -20,6 +20,11 @@ PRIVATE = [
     ("PUT", "/api/cameras/1/key"), ("GET", "/api/cameras/1/key"), ("POST", "/api/cameras/1/key/wrap"),
     ("GET", "/api/cameras/1/recordings"), ("GET", "/api/segments/1"), ("GET", "/api/segments/1/data"),
     ("GET", "/api/live?camera=1"), ("POST", "/api/audit/export"),
+    # verifiable audit log and alerts (docs/design/audit.md)
+    ("GET", "/api/audit/sth"), ("GET", "/api/audit/proof/inclusion?seq=1"),
+    ("GET", "/api/audit/proof/consistency?first=1"), ("GET", "/api/audit/log"), ("GET", "/api/notifications"),
+    ("POST", "/api/notifications/read"), ("GET", "/api/alerts/webhook"), ("PUT", "/api/alerts/webhook"),
+    ("DELETE", "/api/alerts/webhook"),
 ]
 
 
@@ -246,6 +251,10 @@ def test_invite_viewer_and_roles(srv, org):
     assert pub.call("GET", "/api/cameras")[0] == 200
     assert pub.call("GET", "/api/members")[0] == 403
     assert pub.call("GET", "/api/audit")[0] == 403
+    for path in ("/api/audit/sth", "/api/audit/log", "/api/audit/proof/consistency?first=1", "/api/notifications",
+                 "/api/alerts/webhook"):
+        assert pub.call("GET", path)[0] == 403, path
+    assert pub.call("PUT", "/api/alerts/webhook", {"url": "https://hooks.example.com/x"})[0] == 403
     assert pub.call("POST", "/api/cameras", {"name": "v", "url": "rtsp://10.0.0.9/x"})[0] == 403
     assert pub.call("POST", "/api/members", {"email": "x@example.com", "role": "viewer"})[0] == 403
     # Single use.

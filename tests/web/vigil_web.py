@@ -97,15 +97,16 @@ class Member:
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, data=None):
+        """data: an existing data directory to serve (default: a new one)."""
         self.dir = tempfile.mkdtemp(prefix="vigil-web-")
-        self.data = os.path.join(self.dir, "data")
+        self.data = data or os.path.join(self.dir, "data")
         self.port = free_port()
         self.origin = "https://127.0.0.1:%d" % self.port
         self.errpath = os.path.join(self.dir, "stderr.txt")
         self.err = open(self.errpath, "wb")
         self.proc = subprocess.Popen(
-            [VIGIL, "serve", "--data", os.path.join(self.dir, "data"), "--listen", "127.0.0.1:%d" % self.port,
+            [VIGIL, "serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.port,
              "--ui", os.path.join(ROOT, "ui")], stdout=self.err, stderr=self.err, cwd=ROOT, env=sanitizer_env())
         self.setup_token = None
         deadline = time.time() + 20
