@@ -137,4 +137,25 @@ int vg_store_segment_json(const char *dir, int64_t segment_id, char cam_name[64]
 int vg_store_segment_open(const char *dir, int64_t segment_id, char cam_name[64], int *fd,
                           uint64_t *size);
 
+/* ---- grants (docs/design/grants.md; grantkeys.c) ---- */
+
+/* Pins the owner signing key (Ed25519) of organization `org` (its 16-byte
+ * uid) once; VG_EAUTH if another key is already pinned (never replaced). */
+int vg_store_trust_pin(vg_store *st, const uint8_t org[16], const uint8_t pk[32]);
+/* The pinned key, or VG_ENOTFOUND. */
+int vg_store_trust_get(vg_store *st, const uint8_t org[16], uint8_t pk[32]);
+/* Adds (or replaces) a verified live grant: from the next segment of each
+ * named camera until `expires` (Unix seconds, this machine's clock), the
+ * content key is also sealed to grantee_pk, in the index's grant_keys. */
+int vg_store_grant_set(vg_store *st, int64_t grant_id, const char *const *cams, size_t ncams,
+                       const uint8_t grantee_pk[32], int64_t expires);
+/* Stops sealing to the grant and deletes its sealed keys from the index. */
+void vg_store_grant_drop(vg_store *st, int64_t grant_id);
+/* Readers (web): the content key of a segment sealed to a grant (80 bytes),
+ * the number of such keys, and a segment's camera name and time span. */
+int vg_store_grant_key(const char *dir, int64_t grant_id, int64_t segment_id, uint8_t sealed[80]);
+int vg_store_grant_key_count(const char *dir, int64_t grant_id, int64_t *n);
+int vg_store_segment_span(const char *dir, int64_t segment_id, char cam_name[64], int64_t *start90k,
+                          int64_t *end90k);
+
 #endif
