@@ -190,6 +190,7 @@ int vg_web_attach(vg_web *w, struct vg_recorder *rec, struct vg_store *st, const
         if (!c.builtin || demo) apply_row(w, ids[i], &c);
         row_free(&c);
     }
+    vg_grants_attach(w);
     return 0;
 }
 

@@ -63,7 +63,8 @@ static int state_changing(const char *m)
 static int public_api(const char *url)
 {
     return strcmp(url, "/api/setup") == 0 || strncmp(url, "/api/setup/", 11) == 0 ||
-           strcmp(url, "/api/login") == 0 || strncmp(url, "/api/login/", 11) == 0;
+           strcmp(url, "/api/login") == 0 || strncmp(url, "/api/login/", 11) == 0 ||
+           strncmp(url, "/api/share/", 11) == 0;   /* share links: token-authenticated (share.c) */
 }
 
 /* "/api/members/123" against prefix "/api/members/": strict decimal id,
@@ -94,6 +95,7 @@ static int match_id(const char *url, const char *prefix, const char *suffix, int
  * every table alike. */
 static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_api_routes,
+    vg_grants_routes, vg_share_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */
@@ -409,6 +411,7 @@ void vg_web_free(vg_web *w)
     if (!w) return;
     if (w->d) {
         vg_live_web_shutdown(w);
+        vg_grants_shutdown(w);
         vg_io_stop(w->loop, &w->io);
         vg_timer_stop(w->loop, &w->timer);
         MHD_stop_daemon(w->d);

@@ -58,6 +58,9 @@ struct vg_web {
     struct vg_viewer *viewers;
     vg_timer live_timer;
     atomic_int wake_pending;
+    /* grants.c: a minute's sweep of ended grants and shares (vigil run) */
+    vg_timer grants_timer;
+    int grants_timer_on;
 };
 
 typedef enum MHD_Result (*vg_web_handler)(vg_web *w, vg_req *r, json_t *body, struct MHD_Connection *c);
@@ -112,6 +115,21 @@ enum MHD_Result vg_h_segment(vg_web *w, vg_req *r, json_t *b, struct MHD_Connect
 enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_live(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_export(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
+
+/* grants.c, share.c: support grants and clip share links (docs/design/grants.md) */
+const vg_web_route *vg_grants_routes(size_t *n);
+const vg_web_route *vg_share_routes(size_t *n);
+/* Ends grants and shares past their expiry (keys deleted, audited). */
+void vg_grants_sweep(vg_web *w);
+void vg_shares_sweep(vg_web *w);
+/* Hands every active grant to the recorder (from vg_web_attach). */
+void vg_grants_attach(vg_web *w);
+void vg_grants_shutdown(vg_web *w);
+/* Serves a segment file's readable bytes with Range; takes fd. */
+enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size);
+int vg_org_uid(vg_db *db, int64_t org, uint8_t uid[16]);
+/* The app camera of a store name in organization s; 0 if none. */
+int64_t vg_cam_in_scope(const vg_scope *s, const char *name);
 
 /* playback.c: one "bytes=" range of a resource of `size` bytes (RFC 9110
  * §14.1.2). h NULL: 1 (whole resource). 0 with off and len set; VG_EINVAL for a
