@@ -256,3 +256,111 @@ def test_live_grant_expires_on_recorder_clock(srv, world):
     closed_segments(c, cam, cam_sk, 1, after90k=t1)
     assert index_grant_keys(srv, gid) == []
     assert any(x == "grant.expired" and d.get("grant") == gid for x, d in audit_actions(c))
+
+
+# ---- share links --------------------------------------------------------------------
+
+def share_create(c, world, passphrase, segs, expires_in=3600):
+    import os
+    from grants_util import share_keys, wrap
+    salt = os.urandom(16)
+    wk, ak = share_keys(passphrase, salt)
+    keys = []
+    for m in segs:
+        ckey = SealedBox(world["cam_sk"]).decrypt(unb64(m["sealed_key"]))
+        keys.append({"segment_id": m["id"], "wrapped_key": b64(wrap(wk, ckey))})
+    body = {"camera_id": world["cam"], "from90k": segs[0]["start90k"], "to90k": segs[-1]["end90k"],
+            "expires": int(time.time()) + expires_in, "salt": b64(salt), "auth_key": b64(ak), "keys": keys}
+    return c.call("POST", "/api/shares", body)
+
+
+def share_data(srv, token, ak, seg_id):
+    import ssl
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ssl._create_unverified_context(), timeout=10)
+    conn.request("GET", "/api/share/data?segment=%d" % seg_id,
+                 headers={"X-Vigil-Share": token, "X-Vigil-Share-Key": b64(ak)})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    return r.status, body
+
+
+def test_share_link_right_passphrase_decrypts(srv, world):
+    from grants_util import share_keys, unwrap
+    from vigil_web import Client
+    c, segs = world["c"], world["segs"][:2]
+    st, js = share_create(c, world, "correct horse battery", segs)
+    assert st == 201 and js["keys"] == 2 and len(js["token"]) == 43, js
+    token = js["token"]
+    anon = Client(srv)   # the recipient: no session
+    st, p = anon.call("POST", "/api/share/params", {"token": token})
+    assert st == 200
+    wk, ak = share_keys("correct horse battery", unb64(p["salt"]))
+    st, clip = anon.call("POST", "/api/share/open", {"token": token, "auth_key": b64(ak)})
+    assert st == 200 and [s["id"] for s in clip["segments"]] == [m["id"] for m in segs], clip
+    org = bytes.fromhex(clip["footage_org_id"])
+    for m in clip["segments"]:
+        assert "sealed_key" not in m
+        ckey = unwrap(wk, unb64(m["wrapped_key"]))
+        st, data = share_data(srv, token, ak, m["id"])
+        assert st == 200
+        for f in m["fragments"]:
+            open_envelope(org, ckey, data[f["offset"]:f["offset"] + f["length"]])
+    # A segment outside the clip is not served.
+    st, _ = share_data(srv, token, ak, world["segs"][-1]["id"])
+    assert st == 403
+    # The opening is in the organization's log.
+    assert any(x == "share.open" and d.get("share") == js["id"] for x, d in audit_actions(c))
+    # The token never needs to be in a URL the server sees; a wrong token is unknown.
+    st, _ = anon.call("POST", "/api/share/params", {"token": "A" * 43})
+    assert st == 404
+    # Revoked: refused, keys deleted.
+    st, _ = c.call("DELETE", "/api/shares/%d" % js["id"])
+    assert st == 200
+    st, _ = anon.call("POST", "/api/share/open", {"token": token, "auth_key": b64(ak)})
+    assert st == 403
+    assert app_rows(srv, "SELECT COUNT(*) FROM share_keys WHERE share_id = ?", (js["id"],))[0][0] == 0
+
+
+def test_share_link_wrong_passphrase_throttled(srv, world):
+    from grants_util import share_keys
+    from vigil_web import Client
+    c = world["c"]
+    st, js = share_create(c, world, "the right one here", world["segs"][:1])
+    assert st == 201
+    anon = Client(srv)
+    st, p = anon.call("POST", "/api/share/params", {"token": js["token"]})
+    _, bad = share_keys("a wrong guess", unb64(p["salt"]))
+    _, good = share_keys("the right one here", unb64(p["salt"]))
+    for i in range(10):
+        st, r = anon.call("POST", "/api/share/open", {"token": js["token"], "auth_key": b64(bad)})
+        assert st == 403 and r["error"] == "wrong_passphrase", (i, st, r)
+    st, _, h, _ = anon.raw("POST", "/api/share/open", {"token": js["token"], "auth_key": b64(bad)})
+    assert st == 429 and int(h["retry-after"]) > 0
+    # Throttled before the comparison: even the right passphrase waits now.
+    st, _ = anon.call("POST", "/api/share/open", {"token": js["token"], "auth_key": b64(good)})
+    assert st == 429
+    st, _ = share_data(srv, js["token"], good, world["segs"][0]["id"])
+    assert st == 429
+    assert sum(1 for x, d in audit_actions(c) if x == "share.denied" and d.get("share") == js["id"]) == 10
+
+
+def test_share_link_expires(srv, world):
+    from grants_util import share_keys
+    from vigil_web import Client
+    c = world["c"]
+    st, js = share_create(c, world, "soon gone passphrase", world["segs"][:1], expires_in=2)
+    assert st == 201
+    anon = Client(srv)
+    st, p = anon.call("POST", "/api/share/params", {"token": js["token"]})
+    assert st == 200
+    _, ak = share_keys("soon gone passphrase", unb64(p["salt"]))
+    time.sleep(3)
+    st, r = anon.call("POST", "/api/share/open", {"token": js["token"], "auth_key": b64(ak)})
+    assert st == 403 and r["error"] == "share_ended"
+    assert app_rows(srv, "SELECT state FROM shares WHERE id = ?", (js["id"],))[0][0] == "expired"
+    assert app_rows(srv, "SELECT COUNT(*) FROM share_keys WHERE share_id = ?", (js["id"],))[0][0] == 0
+    assert any(x == "share.expired" and d.get("share") == js["id"] for x, d in audit_actions(c))
+    # Only an admin creates shares; a support account cannot.
+    st, _ = world["sc"].call("GET", "/api/shares")
+    assert st == 403
