@@ -7,6 +7,8 @@ import * as pages from './pages.js';
 import { live } from './live.js';
 import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
+import { grants, support, ensureSignKey, forgetSignKey } from './grants.js';
+import { sharePage } from './share.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -49,6 +51,7 @@ function shell(show) {
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
   for (const a of document.querySelectorAll('#nav a')) {
     a.hidden = a.dataset.minRole ? !atLeast(a.dataset.minRole) : false;
+    if (a.dataset.onlyRole || state.me.role === 'support') a.hidden = a.dataset.onlyRole !== state.me.role;
     if (a.dataset.page === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
 }
@@ -61,13 +64,14 @@ function leave() { const fns = leaving; leaving = []; for (const fn of fns) { tr
 
 export function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
 
-export function signedIn(me, keys) { state.me = me; state.keys = keys; }
+export function signedIn(me, keys) { state.me = me; state.keys = keys; ensureSignKey(); }
 
 async function route() {
   leave();
   const hash = location.hash || '#/';
   const params = new URLSearchParams(hash.slice(1));
   if (params.get('setup')) { shell(false); return render(await pages.setup(params.get('setup')), { narrow: true, title: 'Set up' }); }
+  if (params.get('share')) { shell(false); return render(await sharePage(params.get('share')), { narrow: true, title: 'Shared recording' }); }
   if (params.get('invite')) {
     shell(false);
     return render(await pages.invite(params.get('invite'), params.get('fp') || ''), { narrow: true, title: 'Join' });
@@ -78,8 +82,9 @@ async function route() {
     shell(false);
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
-  const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback };
+  // A support account sees only its grants (tenant pages would all be 403).
+  const name = state.me.role === 'support' ? 'support' : (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
+  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback, grants, support };
   const page = table[name] || pages.cameras;
   shell(true);
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }
@@ -93,6 +98,7 @@ async function logout() {
   try { await api('POST', '/api/logout', {}); } catch { /* the session may be gone already */ }
   leave();
   forgetCameraKeys();
+  forgetSignKey();
   if (state.keys) for (const k of Object.values(state.keys)) if (k instanceof Uint8Array) k.fill(0);
   state.keys = null; state.me = null;
   go('#/login');

@@ -166,7 +166,7 @@ int vg_rec_grant_apply(vg_store *st, int64_t grant_id, const vg_grant_proof *p)
     if (g.expires <= (int64_t)time(NULL)) return VG_ETIMEDOUT;
     const char *names[VG_GRANT_CAMS_MAX];
     for (size_t i = 0; i < g.ncams; i++) names[i] = g.cams[i];
-    rc = vg_store_grant_set(st, grant_id, names, g.ncams, g.grantee_pk, g.expires);
+    rc = vg_store_grant_set(st, grant_id, names, g.ncams, g.grantee_pk, g.from90k, g.to90k, g.expires);
     if (rc == 0) vg_info("rec", "grant %" PRId64 ": sealing new segments to its grantee until %" PRId64, grant_id,
                          g.expires);
     return rc;

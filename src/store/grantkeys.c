@@ -46,10 +46,10 @@ static void remove_locked(vg_store *st, int i)
 }
 
 int vg_store_grant_set(vg_store *st, int64_t grant_id, const char *const *cams, size_t ncams,
-                       const uint8_t grantee_pk[32], int64_t expires)
+                       const uint8_t grantee_pk[32], int64_t from90k, int64_t to90k, int64_t expires)
 {
-    if (ncams == 0 || ncams > VG_GRANT_MAX_CAMS || grant_id <= 0) return VG_EINVAL;
-    vg_sgrant g = {.grant_id = grant_id, .expires = expires};
+    if (ncams == 0 || ncams > VG_GRANT_MAX_CAMS || grant_id <= 0 || from90k >= to90k) return VG_EINVAL;
+    vg_sgrant g = {.grant_id = grant_id, .expires = expires, .from90k = from90k, .to90k = to90k};
     memcpy(g.pk, grantee_pk, 32);
     /* Names to the store's camera ids: a camera this box never recorded has
      * nothing to seal yet and is skipped. */
@@ -85,7 +85,7 @@ void vg_store_grant_drop(vg_store *st, int64_t grant_id)
     push_drop(st, grant_id);
 }
 
-void vg__grant_seal(vg_store *st, int64_t camera_id, int64_t segment_id, const uint8_t ckey[32])
+void vg__grant_seal(vg_store *st, int64_t camera_id, int64_t segment_id, int64_t start90k, const uint8_t ckey[32])
 {
     int64_t now = (int64_t)time(NULL);
     int64_t expired[VG_STORE_MAX_GRANTS];
@@ -101,7 +101,7 @@ void vg__grant_seal(vg_store *st, int64_t camera_id, int64_t segment_id, const u
             continue;
         }
         for (size_t k = 0; k < g->ncams; k++) {
-            if (g->cams[k] != camera_id) continue;
+            if (g->cams[k] != camera_id || start90k < g->from90k || start90k >= g->to90k) continue;
             vg_op *op = &ops[nops];
             memset(op, 0, sizeof *op);
             op->kind = VG_OP_GRANT_KEY;

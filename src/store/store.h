@@ -144,11 +144,12 @@ int vg_store_segment_open(const char *dir, int64_t segment_id, char cam_name[64]
 int vg_store_trust_pin(vg_store *st, const uint8_t org[16], const uint8_t pk[32]);
 /* The pinned key, or VG_ENOTFOUND. */
 int vg_store_trust_get(vg_store *st, const uint8_t org[16], uint8_t pk[32]);
-/* Adds (or replaces) a verified live grant: from the next segment of each
- * named camera until `expires` (Unix seconds, this machine's clock), the
- * content key is also sealed to grantee_pk, in the index's grant_keys. */
+/* Adds (or replaces) a verified live grant: the content key of each new
+ * segment of the named cameras that starts in [from90k, to90k) is also sealed
+ * to grantee_pk (the index's grant_keys), until `expires` (Unix seconds, this
+ * machine's clock). */
 int vg_store_grant_set(vg_store *st, int64_t grant_id, const char *const *cams, size_t ncams,
-                       const uint8_t grantee_pk[32], int64_t expires);
+                       const uint8_t grantee_pk[32], int64_t from90k, int64_t to90k, int64_t expires);
 /* Stops sealing to the grant and deletes its sealed keys from the index. */
 void vg_store_grant_drop(vg_store *st, int64_t grant_id);
 /* Readers (web): the content key of a segment sealed to a grant (80 bytes),

@@ -114,6 +114,7 @@ typedef struct vg_op {
 typedef struct vg_sgrant {
     int64_t grant_id;
     int64_t expires;          /* Unix seconds, checked against this machine's clock */
+    int64_t from90k, to90k;   /* segments starting in [from, to) are sealed */
     int64_t cams[VG_GRANT_MAX_CAMS];
     size_t ncams;
     uint8_t pk[32];           /* the grantee's X25519 public key */
@@ -193,7 +194,7 @@ void vg__recw_detach(vg_recw *w);
 
 /* grantkeys.c: seals a new segment's content key to every live grant
  * covering the camera (queues VG_OP_GRANT_KEY rows); drops expired grants. */
-void vg__grant_seal(vg_store *st, int64_t camera_id, int64_t segment_id, const uint8_t ckey[32]);
+void vg__grant_seal(vg_store *st, int64_t camera_id, int64_t segment_id, int64_t start90k, const uint8_t ckey[32]);
 
 /* index.c */
 int vg__db_open(const char *dir, int readonly, sqlite3 **out);

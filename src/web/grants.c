@@ -510,7 +510,8 @@ static enum MHD_Result h_grant_new(vg_web *w, vg_req *r, json_t *b, struct MHD_C
     int live = 0;
     if (w->store) {
         rc = vg_rec_grant_apply(w->store, gid, &p);
-        live = rc == 0;
+        /* live: the recorder took it and the range reaches past now */
+        live = rc == 0 && gs.to90k > now * 90000;
         if (rc) vg_warn("web", "grant %" PRId64 ": the recorder refused it (%s)", gid, vg_strerror(rc));
     }
     json_t *jc = json_array();
@@ -681,6 +682,18 @@ static void deny(const vg_scope *s, vg_req *r, const char *what, const char *rea
                        (json_int_t)seg, "camera", (json_int_t)cam));
 }
 
+static int has_app_key(const vg_scope *s, int64_t gid, int64_t seg)
+{
+    vg_stmt *st;
+    int ok = 0;
+    if (vg_scope_prep(s, &st, "SELECT 1 FROM grant_keys WHERE org_id = ?1 AND grant_id = ?2 AND segment_id = ?3", "ii",
+                      gid, seg))
+        return 0;
+    ok = vg_db_step(st) == 1;
+    vg_db_done(st);
+    return ok;
+}
+
 /* GET /api/support/grants/{id}/recordings?camera=C: the grant's segments of
  * camera C (those overlapping the grant's range). */
 static enum MHD_Result h_my_recordings(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
@@ -708,6 +721,18 @@ static enum MHD_Result h_my_recordings(vg_web *w, vg_req *r, json_t *b, struct M
     json_t *o = json_loads(text, 0, NULL);
     free(text);
     if (!o) return vg_reply_error(c, 500, "internal");
+    /* Only what the grantee can open: segments with a key for this grant
+     * (footage sealed to an older camera key got none). */
+    json_t *segs = json_object_get(o, "segments"), *keep = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(segs, i, e) {
+        int64_t sid = json_integer_value(json_object_get(e, "id"));
+        uint8_t sealed[SEALED_LEN];
+        if (has_app_key(&s, r->id, sid) || vg_store_grant_key(w->data_dir, r->id, sid, sealed) == 0)
+            json_array_append(keep, e);
+    }
+    json_object_set_new(o, "segments", keep);
     json_object_set_new(o, "from90k", json_integer(g.from90k));
     json_object_set_new(o, "to90k", json_integer(g.to90k));
     return vg_reply_json(c, MHD_HTTP_OK, o);

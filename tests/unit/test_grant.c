@@ -203,7 +203,7 @@ static void t_sealing(void)
     CHECK_EQ(vg_store_camera(st, "demo", cpk, 0, 0, &cam), 0);
     CHECK_EQ(vg_store_camera(st, "other", cpk, 0, 0, &other), 0);
     CHECK_EQ(vg_store_trust_pin(st, ORG, owner_pk), 0);
-    int len = stmt_text(s, sizeof s, ORG, "demo", 0, 1000 * SEC, (int64_t)time(NULL) + 3600);
+    int len = stmt_text(s, sizeof s, ORG, "demo", T0, T0 + 1000 * SEC, (int64_t)time(NULL) + 3600);
     vg_grant_proof p = proof(s, (size_t)len, sig, owner_sk, owner_pk, 1, NULL);
     CHECK_EQ(vg_rec_grant_apply(st, 9, &p), 0);
     CHECK_EQ(vg_recw_open(st, cam, &w), 0);
@@ -226,16 +226,25 @@ static void t_sealing(void)
     vg__store_flush(st);
     CHECK(sealed_ok(d, 9, &n));
     CHECK_EQ(n, 0);
+    /* Only segments starting inside the statement's range are sealed. */
+    len = stmt_text(s, sizeof s, ORG, "demo", T0 + 100 * SEC, T0 + 101 * SEC, (int64_t)time(NULL) + 3600);
+    p = proof(s, (size_t)len, sig, owner_sk, owner_pk, 1, NULL);
+    CHECK_EQ(vg_rec_grant_apply(st, 11, &p), 0);
+    for (int i = 10; i < 12; i++) CHECK_EQ(put_frag(w, T0 + i * SEC, 1), 0);
+    vg__store_flush(st);
+    CHECK(sealed_ok(d, 11, &n));
+    CHECK_EQ(n, 0);
+    vg_store_grant_drop(st, 11);
     /* Expiry on this clock: the grant is dropped at its next segment. */
-    len = stmt_text(s, sizeof s, ORG, "demo", 0, 1000 * SEC, (int64_t)time(NULL) + 2);
+    len = stmt_text(s, sizeof s, ORG, "demo", T0, T0 + 1000 * SEC, (int64_t)time(NULL) + 2);
     p = proof(s, (size_t)len, sig, owner_sk, owner_pk, 1, NULL);
     CHECK_EQ(vg_rec_grant_apply(st, 10, &p), 0);
-    for (int i = 10; i < 12; i++) CHECK_EQ(put_frag(w, T0 + i * SEC, 1), 0);
+    for (int i = 12; i < 14; i++) CHECK_EQ(put_frag(w, T0 + i * SEC, 1), 0);
     vg__store_flush(st);
     CHECK(sealed_ok(d, 10, &n));
     CHECK(n >= 1);
     sleep(3);
-    for (int i = 12; i < 16; i++) CHECK_EQ(put_frag(w, T0 + i * SEC, 1), 0);
+    for (int i = 14; i < 18; i++) CHECK_EQ(put_frag(w, T0 + i * SEC, 1), 0);
     vg__store_flush(st);
     CHECK(sealed_ok(d, 10, &n));
     CHECK_EQ(n, 0);

@@ -41,11 +41,11 @@ def set_sign_key(c, kek=None):
     return sk, st, js
 
 
-def make_support(srv, email):
+def make_support(srv, email, m=None):
     """A support account of the platform organization. Written straight into
     app.db (the server's own hashing of the auth key, from DATA/secret.key)
     until the platform console creates them."""
-    m = KeyedMember(email)
+    m = m or KeyedMember(email)
     data = os.path.join(srv.dir, "data")
     master = open(os.path.join(data, "secret.key"), "rb").read()
     k_auth = kdf(master, 1, b"vigilsrv")
@@ -59,7 +59,7 @@ def make_support(srv, email):
                          (int(time.time()), os.urandom(16))).lastrowid
     m.id = db.execute("INSERT INTO members(org_id, email, role, salt, auth_hash, public_key, wrapped_sk, totp_secret, "
                       "created) VALUES(?, ?, 'support', ?, ?, ?, ?, ?, ?)",
-                      (org, email, m.salt, auth_hash, m.pk, os.urandom(72), m.totp_secret, int(time.time()))).lastrowid
+                      (org, email, m.salt, auth_hash, m.pk, getattr(m, "wrapped_sk", os.urandom(72)), m.totp_secret, int(time.time()))).lastrowid
     db.commit()
     db.close()
     return m
