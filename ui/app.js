@@ -9,6 +9,7 @@ import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
 import { grants, support, ensureSignKey, forgetSignKey } from './grants.js';
 import { sharePage } from './share.js';
+import { platform } from './platform.js';
 
 export const state = { me: null, keys: null };   // keys: { kek, publicKey, privateKey } — memory only
 
@@ -32,6 +33,8 @@ export function toast(msg) {
 
 const ROLE = { viewer: 1, admin: 2, owner: 3 };
 export const atLeast = (role) => state.me && ROLE[state.me.role] >= ROLE[role];
+// Operators and support accounts belong to the platform: never a tenant page.
+const onPlatform = () => state.me && (state.me.role === 'operator' || state.me.role === 'support');
 
 function render(node, { narrow = false, wide = false, title = '' } = {}) {
   const main = document.getElementById('main');
@@ -50,8 +53,8 @@ function shell(show) {
   document.getElementById('who').textContent = `${state.me.email} · ${state.me.role}`;
   const page = (location.hash.match(/^#\/(\w+)/) || [])[1];
   for (const a of document.querySelectorAll('#nav a')) {
-    a.hidden = a.dataset.minRole ? !atLeast(a.dataset.minRole) : false;
-    if (a.dataset.onlyRole || state.me.role === 'support') a.hidden = a.dataset.onlyRole !== state.me.role;
+    a.hidden = onPlatform() ? a.dataset.platform !== state.me.role
+      : a.dataset.platform ? true : a.dataset.minRole ? !atLeast(a.dataset.minRole) : false;
     if (a.dataset.page === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
 }
@@ -82,10 +85,13 @@ async function route() {
     shell(false);
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
-  // A support account sees only its grants (tenant pages would all be 403).
-  const name = state.me.role === 'support' ? 'support' : (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback, grants, support };
-  const page = table[name] || pages.cameras;
+  // Platform accounts never see a tenant page: an operator the console, a
+  // support account only its grants (tenant routes would all be 403).
+  const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
+  const platformHome = state.me.role === 'support' ? support : platform;
+  const table = onPlatform() ? (state.me.role === 'support' ? { support } : { platform })
+    : { cameras: pages.cameras, members: pages.members, audit: pages.audit, live, playback, grants };
+  const page = table[name] || (onPlatform() ? platformHome : pages.cameras);
   shell(true);
   try { render(await page(), { title: name[0].toUpperCase() + name.slice(1) }); }
   catch (e) {

@@ -66,7 +66,9 @@ async function segmentKeys(cam, from, to, onProgress) {
   return out;
 }
 
-const toInput = (ms) => { const d = new Date(ms - new Date().getTimezoneOffset() * 60000); return d.toISOString().slice(0, 16); };
+// datetime-local values to the second; "to" defaults a minute ahead so the
+// newest footage is inside the range.
+const toInput = (ms) => { const d = new Date(ms - new Date().getTimezoneOffset() * 60000); return d.toISOString().slice(0, 19); };
 const fromInput = (v) => new Date(v).getTime();
 const field = (label, input, hint) => h('div', {}, h('label', { for: input.id, text: label }), input, hint ? h('div', { class: 'hint', text: hint }) : null);
 
@@ -89,8 +91,8 @@ function grantForm(cams, reload) {
     } catch (e) { who.replaceChildren(h('p', { class: 'error', text: e.status === 404 ? 'No support account with that email.' : e.message })); }
   } });
   const now = Date.now();
-  const from = h('input', { id: 'g-from', type: 'datetime-local', value: toInput(now - 24 * HOUR * 1000) });
-  const to = h('input', { id: 'g-to', type: 'datetime-local', value: toInput(now) });
+  const from = h('input', { id: 'g-from', type: 'datetime-local', step: 1, value: toInput(now - 24 * HOUR * 1000) });
+  const to = h('input', { id: 'g-to', type: 'datetime-local', step: 1, value: toInput(now + 60000) });
   const live = h('input', { type: 'checkbox', id: 'g-live' });
   const dur = h('select', { id: 'g-dur' }, [[4, '4 hours'], [12, '12 hours'], [24, '1 day'], [72, '3 days'], [168, '7 days']]
     .map(([v, t]) => h('option', { value: v, text: t, selected: v === 24 })));
@@ -142,8 +144,8 @@ function shareForm(cams, reload) {
   const out = h('div', { id: 'share-made', role: 'status' });
   const cam = h('select', { id: 's-cam' }, cams.filter((c) => c.has_key).map((c) => h('option', { value: c.id, text: c.name })));
   const now = Date.now();
-  const from = h('input', { id: 's-from', type: 'datetime-local', value: toInput(now - 10 * 60000) });
-  const to = h('input', { id: 's-to', type: 'datetime-local', value: toInput(now) });
+  const from = h('input', { id: 's-from', type: 'datetime-local', step: 1, value: toInput(now - 10 * 60000) });
+  const to = h('input', { id: 's-to', type: 'datetime-local', step: 1, value: toInput(now + 60000) });
   const exp = h('select', { id: 's-exp' }, [[1, '1 day'], [3, '3 days'], [7, '7 days'], [30, '30 days']].map(([v, t]) => h('option', { value: v, text: t, selected: v === 7 })));
   const pass = h('input', { id: 's-pass', type: 'text', autocomplete: 'off', value: newPassphrase(), minlength: 12 });
   const form = h('form', { class: 'card', novalidate: true, id: 'share-create' }, h('h2', { text: 'Share a clip outside the organization' }),

@@ -66,6 +66,12 @@ function totpEnrol(email, org) {
 }
 
 export async function setup(token) {
+  // What this link creates: a new organization, the owner of one an operator
+  // made (its name is fixed), or the platform and its first operator.
+  let kind;
+  try { kind = await api('GET', `/api/setup/token?token=${encodeURIComponent(token)}`); }
+  catch { return h('div', { class: 'card' }, h('h1', { text: 'Setup link not valid' }), h('p', { text: 'It was used, has expired, or the link is incomplete.' })); }
+  const forPlatform = kind.kind === 'platform', bound = kind.kind === 'owner';
   const err = h('p', { class: 'error', role: 'alert' });
   let emailInput, orgInput;
   const emailVal = () => (emailInput ? emailInput.value : '');
@@ -79,13 +85,17 @@ export async function setup(token) {
     h('p', { class: 'hint' }, 'Fingerprint: ', h('span', { class: 'mono', text: fingerprint(recovery.publicKey) })),
     h('label', { class: 'check' }, saved, ' I have stored the recovery key somewhere safe'));
   const form = h('form', { class: 'card', novalidate: true },
-    h('h1', { text: 'Set up vigil' }),
-    h('p', { class: 'muted', text: 'Create your organization and its owner account. This link works once.' }),
-    orgInput = h('input', { id: 'f-org', name: 'org', required: true, maxlength: 100, autocomplete: 'organization' }),
+    h('h1', { text: forPlatform ? 'Set up the platform' : bound ? `Set up ${kind.org}` : 'Set up vigil' }),
+    h('p', { class: 'muted', text: forPlatform ? 'Create the platform organization and your operator account. This link works once.'
+      : bound ? 'Create the owner account of this organization. This link works once.'
+      : 'Create your organization and its owner account. This link works once.' }),
+    orgInput = h('input', { id: 'f-org', name: 'org', required: true, maxlength: 100, autocomplete: 'organization',
+      value: bound ? kind.org : '', readonly: bound }),
     emailInput = h('input', { id: 'f-email', name: 'email', type: 'email', required: true, autocomplete: 'email' }),
-    pwf.node, totp.node, recoveryBox, h('button', { type: 'submit', text: 'Create organization' }), err);
+    pwf.node, totp.node, forPlatform ? null : recoveryBox,
+    h('button', { type: 'submit', text: forPlatform ? 'Create platform' : bound ? 'Create owner account' : 'Create organization' }), err);
   // labels for the two inputs created inline above
-  form.insertBefore(h('label', { for: 'f-org', text: 'Organization name' }), orgInput);
+  form.insertBefore(h('label', { for: 'f-org', text: forPlatform ? 'Platform name' : 'Organization name' }), orgInput);
   form.insertBefore(h('label', { for: 'f-email', text: 'Your email' }), emailInput);
   emailInput.addEventListener('input', pwf.update);
   form.addEventListener('submit', async (ev) => {
@@ -93,17 +103,20 @@ export async function setup(token) {
     if (!orgInput.value.trim() || !emailInput.value.includes('@')) { err.textContent = 'Organization and email are required.'; return; }
     if (!(await pwf.valid())) { err.textContent = 'The password does not meet the rules above.'; return; }
     if (!/^\d{6}$/.test(totp.code())) { err.textContent = 'Enter the 6-digit code from your authenticator app.'; return; }
-    if (!saved.checked) { err.textContent = 'Store the recovery key first, then tick the box.'; return; }
+    if (!forPlatform && !saved.checked) { err.textContent = 'Store the recovery key first, then tick the box.'; return; }
     busy(form, true, 'Deriving keys…');
     await new Promise((r) => setTimeout(r, 30));   // let the label paint before Argon2id blocks
     const mk = newMemberKeys(pwf.value());
     try {
-      const me = await api('POST', '/api/setup', { ...mk.body, token, org_name: orgInput.value.trim(), email: emailInput.value.trim(),
-        totp_secret: b64(totp.secret), totp_code: totp.code(), recovery_public_key: b64(recovery.publicKey) });
+      const body = { ...mk.body, token, org_name: orgInput.value.trim(), email: emailInput.value.trim(),
+        totp_secret: b64(totp.secret), totp_code: totp.code() };
+      if (!forPlatform) body.recovery_public_key = b64(recovery.publicKey);   // the platform holds no footage
+      const me = await api('POST', '/api/setup', body);
       wipe(totp.secret); wipe(recovery.privateKey);
       signedIn(me, mk.session);
-      history.replaceState(null, '', '#/cameras');
-      toast('Organization created'); go('#/cameras');
+      const home = forPlatform ? '#/platform' : '#/cameras';
+      history.replaceState(null, '', home);
+      toast(forPlatform ? 'Platform created' : 'Organization created'); go(home);
     } catch (e) { err.textContent = errorText(e); busy(form, false); }
   });
   return form;

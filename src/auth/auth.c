@@ -59,6 +59,7 @@ enum vg_role vg_role_parse(const char *s)
 
 int vg_role_allows(enum vg_role have, enum vg_role need)
 {
+    if (need == VG_ROLE_NONE) return have != VG_ROLE_NONE;   /* any signed-in account */
     if (need >= VG_ROLE_SUPPORT) return have == need;
     return have >= need && have <= VG_ROLE_OWNER && have != VG_ROLE_NONE;
 }
@@ -209,7 +210,7 @@ void vg_auth_throttle_fail(vg_auth *a, const char *key, int64_t now) { throttle_
 int vg_auth_needs_setup(vg_auth *a, int *needed)
 {
     vg_stmt *st;
-    int rc = vg_db_prep(a->db, &st, "SELECT COUNT(*) FROM organizations", "");
+    int rc = vg_db_prep(a->db, &st, "SELECT COUNT(*) FROM organizations WHERE kind = 'tenant'", "");
     if (rc) return rc;
     rc = vg_db_step(st);
     if (rc == 1) { *needed = vg_db_int(st, 0) == 0; rc = 0; }
@@ -224,11 +225,95 @@ int vg_auth_setup_token_new(vg_auth *a, int64_t now, char *out, size_t outsz)
     token_new(out, outsz, raw);
     khash(a->k_token, raw, sizeof raw, h);
     sodium_memzero(raw, sizeof raw);
-    /* Older unused links die when a new one is printed. */
-    int rc = vg_db_run(a->db, "DELETE FROM setup_tokens", "");
+    /* Older unused links of the same kind die when a new one is printed. */
+    int rc = vg_db_run(a->db, "DELETE FROM setup_tokens WHERE org_id IS NULL AND purpose = 'tenant'", "");
     if (!rc) rc = vg_db_run(a->db, "INSERT INTO setup_tokens(token_hash, expires) VALUES(?1, ?2)", "bi",
                             h, (size_t)32, now + VG_SETUP_TTL);
     return rc;
+}
+
+static int count_of(vg_db *db, const char *sql, int64_t arg, int64_t *n)
+{
+    vg_stmt *st;
+    int rc = vg_db_prep(db, &st, sql, "i", arg);
+    if (rc) return rc;
+    rc = vg_db_step(st);
+    if (rc == 1) { *n = vg_db_int(st, 0); rc = 0; }
+    else if (rc == 0) rc = VG_EIO;
+    vg_db_done(st);
+    return rc;
+}
+
+/* A tenant organization that has no member yet (its owner is to come). */
+static int org_awaits_owner(vg_db *db, int64_t org)
+{
+    int64_t n = 0;
+    return count_of(db, "SELECT COUNT(*) FROM organizations WHERE id = ?1 AND kind = 'tenant' "
+                    "AND NOT EXISTS(SELECT 1 FROM members m WHERE m.org_id = organizations.id)", org, &n) == 0 &&
+           n == 1;
+}
+
+static int platform_exists(vg_db *db)
+{
+    int64_t n = 1;
+    (void)count_of(db, "SELECT COUNT(*) FROM organizations WHERE kind = 'platform' AND ?1", 1, &n);
+    return n != 0;
+}
+
+int vg_auth_platform_token_new(vg_auth *a, int64_t now, char *out, size_t outsz)
+{
+    uint8_t raw[VG_TOKEN_LEN], h[32];
+    if (outsz < VG_TOKEN_B64_MAX || platform_exists(a->db)) return VG_EINVAL;
+    token_new(out, outsz, raw);
+    khash(a->k_token, raw, sizeof raw, h);
+    sodium_memzero(raw, sizeof raw);
+    int rc = vg_db_run(a->db, "DELETE FROM setup_tokens WHERE purpose = 'platform'", "");
+    if (!rc) rc = vg_db_run(a->db, "INSERT INTO setup_tokens(token_hash, expires, purpose) "
+                            "VALUES(?1, ?2, 'platform')", "bi", h, (size_t)32, now + VG_SETUP_TTL);
+    return rc;
+}
+
+int vg_auth_org_token_new(vg_auth *a, int64_t org, int64_t now, char *out, size_t outsz)
+{
+    uint8_t raw[VG_TOKEN_LEN], h[32];
+    if (outsz < VG_TOKEN_B64_MAX || !org_awaits_owner(a->db, org)) return VG_EINVAL;
+    token_new(out, outsz, raw);
+    khash(a->k_token, raw, sizeof raw, h);
+    sodium_memzero(raw, sizeof raw);
+    /* One live link per organization: a new one replaces the old. */
+    int rc = vg_db_run(a->db, "DELETE FROM setup_tokens WHERE org_id = ?1", "i", org);
+    if (!rc) rc = vg_db_run(a->db, "INSERT INTO setup_tokens(token_hash, expires, org_id) VALUES(?1, ?2, ?3)",
+                            "bii", h, (size_t)32, now + VG_SETUP_TTL, org);
+    return rc;
+}
+
+static int setup_find(vg_auth *a, const uint8_t th[32], int64_t now, vg_setup_info *info)
+{
+    vg_stmt *st;
+    memset(info, 0, sizeof *info);
+    int rc = vg_db_prep(a->db, &st, "SELECT t.purpose, t.org_id, o.name FROM setup_tokens t "
+                        "LEFT JOIN organizations o ON o.id = t.org_id "
+                        "WHERE t.token_hash = ?1 AND t.used = 0 AND t.expires > ?2", "bi", th, (size_t)32, now);
+    if (rc) return rc;
+    rc = vg_db_step(st);
+    if (rc == 1) {
+        const char *p = vg_db_text(st, 0), *name = vg_db_text(st, 2);
+        info->platform = p && strcmp(p, "platform") == 0;
+        info->org = vg_db_is_null(st, 1) ? 0 : vg_db_int(st, 1);
+        snprintf(info->org_name, sizeof info->org_name, "%s", name ? name : "");
+        rc = 0;
+    } else if (rc == 0) {
+        rc = VG_EAUTH;
+    }
+    vg_db_done(st);
+    return rc;
+}
+
+int vg_auth_setup_info(vg_auth *a, const char *token, int64_t now, vg_setup_info *info)
+{
+    uint8_t th[32];
+    if (token_hash(a, token, th)) return VG_EAUTH;
+    return setup_find(a, th, now, info);
 }
 
 static int member_keys_ok(const vg_member_keys *k, enum vg_role role, int64_t now, int64_t *step)
@@ -287,24 +372,40 @@ static int setup_tx(vg_auth *a, const uint8_t th[32], const char *org_name, cons
 {
     int64_t org, member;
     uint8_t uid[VG_ORG_UID_LEN];
-    int rc = vg_db_run(a->db, "UPDATE setup_tokens SET used = 1 WHERE token_hash = ?1 AND used = 0 "
-                       "AND expires > ?2", "bi", th, (size_t)32, now);
+    vg_setup_info info;
+    int rc = setup_find(a, th, now, &info);
+    if (rc) return rc;
+    if ((!info.platform && !rpk) || (!info.org && !org_name)) return VG_EINVAL;
+    rc = vg_db_run(a->db, "UPDATE setup_tokens SET used = 1 WHERE token_hash = ?1 AND used = 0 "
+                   "AND expires > ?2", "bi", th, (size_t)32, now);
     if (rc) return rc;
     if (vg_db_changes(a->db) != 1) return VG_EAUTH;
-    randombytes_buf(uid, sizeof uid);
-    rc = vg_db_run(a->db, "INSERT INTO organizations(name, created, uid, recovery_pk) VALUES(?1, ?2, ?3, ?4)",
-                   "tibb", org_name, now, uid, sizeof uid, rpk, (size_t)VG_PK_LEN);
+    enum vg_role role = info.platform ? VG_ROLE_OPERATOR : VG_ROLE_OWNER;
+    if (info.org) {
+        /* An organization an operator created: its owner arrives, once. */
+        if (!org_awaits_owner(a->db, info.org)) return VG_EAUTH;
+        org = info.org;
+        rc = vg_db_run(a->db, "UPDATE organizations SET recovery_pk = ?1 WHERE id = ?2", "bi", rpk,
+                       (size_t)VG_PK_LEN, org);
+    } else {
+        if (info.platform && platform_exists(a->db)) return VG_EAUTH;
+        randombytes_buf(uid, sizeof uid);
+        rc = vg_db_run(a->db, "INSERT INTO organizations(name, created, uid, recovery_pk, kind) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5)", "tibbt", org_name, now, uid, sizeof uid, rpk,
+                       (size_t)VG_PK_LEN, info.platform ? "platform" : "tenant");
+        org = vg_db_last_id(a->db);
+    }
     if (rc) return rc;
-    org = vg_db_last_id(a->db);
-    rc = member_insert(a, org, email, VG_ROLE_OWNER, k, step, 0, now, &member);
+    rc = member_insert(a, org, email, role, k, step, 0, now, &member);
     if (rc) return rc;
     rc = session_open(a, org, member, now, addr, sid_out, sidsz);
     if (rc) return rc;
-    ctx_fill(ctx, a->db, org, member, VG_ROLE_OWNER, email, addr);
-    char fp[48], rfp[48], detail[200];
+    ctx_fill(ctx, a->db, org, member, role, email, addr);
+    char fp[48], rfp[48] = "", detail[200];
     vg_key_fingerprint(k->pk, fp, sizeof fp);
-    vg_key_fingerprint(rpk, rfp, sizeof rfp);
-    snprintf(detail, sizeof detail, "{\"role\":\"owner\",\"key\":\"%s\",\"recovery_key\":\"%s\"}", fp, rfp);
+    if (rpk) vg_key_fingerprint(rpk, rfp, sizeof rfp);
+    snprintf(detail, sizeof detail, "{\"role\":\"%s\",\"key\":\"%s\",\"recovery_key\":\"%s\"}",
+             vg_role_name(role), fp, rfp);
     return vg_audit_add(&ctx->scope, member, email, "org.setup", detail, addr, now * 1000);
 }
 
@@ -316,7 +417,7 @@ int vg_auth_setup(vg_auth *a, const char *token, const char *org_name, const cha
     char em[VG_EMAIL_MAX + 1];
     int64_t step;
     if (token_hash(a, token, th)) return VG_EAUTH;
-    if (!vg_name_ok(org_name, VG_NAME_MAX) || !email || strlen(email) > VG_EMAIL_MAX) return VG_EINVAL;
+    if ((org_name && !vg_name_ok(org_name, VG_NAME_MAX)) || !email || strlen(email) > VG_EMAIL_MAX) return VG_EINVAL;
     snprintf(em, sizeof em, "%s", email);
     if (vg_email_normalize(em) || member_keys_ok(k, VG_ROLE_OWNER, now, &step)) return VG_EINVAL;
     int rc = vg_db_begin(a->db);
@@ -525,7 +626,11 @@ int vg_auth_invite(vg_auth *a, const vg_ctx *by, const char *email, enum vg_role
 {
     char em[VG_EMAIL_MAX + 1];
     uint8_t raw[VG_TOKEN_LEN], h[32];
-    if (!vg_role_allows(by->role, VG_ROLE_ADMIN) || (role != VG_ROLE_ADMIN && role != VG_ROLE_VIEWER)) return VG_EINVAL;
+    if (by->role == VG_ROLE_OPERATOR) {
+        if (role != VG_ROLE_SUPPORT && role != VG_ROLE_OPERATOR) return VG_EINVAL;
+    } else if (!vg_role_allows(by->role, VG_ROLE_ADMIN) || (role != VG_ROLE_ADMIN && role != VG_ROLE_VIEWER)) {
+        return VG_EINVAL;
+    }
     if (!email || strlen(email) > VG_EMAIL_MAX || toksz < VG_TOKEN_B64_MAX) return VG_EINVAL;
     snprintf(em, sizeof em, "%s", email);
     if (vg_email_normalize(em)) return VG_EINVAL;

@@ -49,7 +49,8 @@ const char *vg_role_name(enum vg_role r);
 enum vg_role vg_role_parse(const char *s);
 /* Whether a caller with role `have` may use a route that needs `need`: a
  * tenant role at least `need` for tenant routes; exactly `need` for the
- * platform roles. */
+ * platform roles; any role for VG_ROLE_NONE (routes about the caller's own
+ * session: /api/me, /api/logout). */
 int vg_role_allows(enum vg_role have, enum vg_role need);
 
 /* Who is asking: built by the session check, carried through a request. The
@@ -86,14 +87,34 @@ int vg_b64_decode(const char *s, uint8_t *out, size_t want);
 /* Fingerprint of a public key as shown to people: 32 hex digits in groups of 4
  * ("1a2b 3c4d ..."), BLAKE2b-128 of the key. out >= 40 bytes. */
 
+/* Whether no tenant organization exists yet (the platform's does not count). */
 int vg_auth_needs_setup(vg_auth *a, int *needed);
 /* New single-use setup token valid VG_SETUP_TTL; out gets its base64url text. */
 int vg_auth_setup_token_new(vg_auth *a, int64_t now, char *out, size_t outsz);
+/* Setup tokens of the platform (docs/design/tenancy.md), same rules (single
+ * use, VG_SETUP_TTL, stored hashed). platform: creates the platform
+ * organization and its first operator (`vigil operator setup`); VG_EINVAL if
+ * the platform organization exists. org: binds the token to a tenant
+ * organization an operator created; its first member becomes the owner
+ * (VG_EINVAL unless the organization is a tenant without members). */
+int vg_auth_platform_token_new(vg_auth *a, int64_t now, char *out, size_t outsz);
+int vg_auth_org_token_new(vg_auth *a, int64_t org, int64_t now, char *out, size_t outsz);
+/* What a live setup token will create: the platform, a new tenant (org 0), or
+ * the owner of organization org (named org_name). VG_EAUTH if not live. */
+typedef struct vg_setup_info {
+    int platform;
+    int64_t org;
+    char org_name[VG_NAME_MAX + 1];
+} vg_setup_info;
+int vg_auth_setup_info(vg_auth *a, const char *token, int64_t now, vg_setup_info *info);
 /* Consume the token and create the organization and its owner (TOTP required)
  * in one transaction; on success a session is opened (sid_out, ctx).
  * VG_EAUTH: token unknown, used or expired. VG_EINVAL: bad input. */
 /* recovery_pk: the organization's recovery public key (X25519), whose secret
- * half the owner's browser showed once and never sent. */
+ * half the owner's browser showed once and never sent (NULL only for the
+ * platform, which holds no footage). With a bound token org_name is ignored
+ * (the operator named the organization); with a platform token the member
+ * is an operator, else the owner. */
 int vg_auth_setup(vg_auth *a, const char *token, const char *org_name, const char *email,
                   const vg_member_keys *k, const uint8_t recovery_pk[VG_PK_LEN], int64_t now, const char *addr,
                   char *sid_out, size_t sidsz, vg_ctx *ctx);
@@ -111,7 +132,8 @@ int vg_auth_login(vg_auth *a, const char *email, const uint8_t auth_key[VG_AUTH_
 int vg_auth_session(vg_auth *a, const char *sid, int64_t now, const char *addr, vg_ctx *ctx);
 int vg_auth_logout(vg_auth *a, const char *sid);
 
-/* Invitation (admin or owner): email + role admin|viewer. */
+/* Invitation (admin or owner): email + role admin|viewer. By an operator
+ * (into the platform organization): role support|operator. */
 int vg_auth_invite(vg_auth *a, const vg_ctx *by, const char *email, enum vg_role role,
                    int64_t now, char *tok_out, size_t toksz, int64_t *invite_id);
 typedef struct vg_invite_info {

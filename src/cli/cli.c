@@ -19,7 +19,9 @@ static void usage(FILE *f)
                "  export --data DIR --key FILE --camera NAME [--from T] [--to T] --out FILE.mp4\n"
                "  fsck --data DIR [--repair]   check the index, files and signatures\n"
                "  audit verify --data DIR      verify every organization's audit chain\n"
-               "  serve --data DIR [--listen ADDR:PORT]  the web app alone (docs/api.md)\n\n"
+               "  serve --data DIR [--listen ADDR:PORT]  the web app alone (docs/api.md)\n"
+               "  operator setup --data DIR    one-time link for the platform's first operator\n"
+               "  api-routes                   every API route and the role it needs (JSON)\n\n"
                "See docs/cli.md.\n");
 }
 
@@ -87,6 +89,10 @@ int vg_cli_main(int argc, char **argv)
         return vg_cmd_audit(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return vg_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "operator"))
+        return vg_cmd_operator(argc - 1, argv + 1);
+    if (!strcmp(cmd, "api-routes"))
+        return vg_cmd_api_routes(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

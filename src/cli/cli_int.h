@@ -12,6 +12,8 @@ int vg_cmd_status(int argc, char **argv);
 int vg_cmd_export(int argc, char **argv);
 int vg_cmd_fsck(int argc, char **argv);
 int vg_cmd_audit(int argc, char **argv);
+int vg_cmd_operator(int argc, char **argv);
+int vg_cmd_api_routes(int argc, char **argv);
 
 /* "123", "10K", "5M", "2G" -> bytes; 0 on success. */
 int vg_cli_parse_size(const char *s, uint64_t *out);

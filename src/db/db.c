@@ -43,6 +43,7 @@ static const struct migration {
 } migrations[] = {
     { 2, 0, vg_db_schema_v2_sql },
     { 3, 1, vg_db_schema_v3_sql },
+    { 4, 1, vg_db_schema_v4_sql },
     { 7, 0, vg_db_schema_v7_sql },
 };
 

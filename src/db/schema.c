@@ -91,6 +91,28 @@ const char vg_db_schema_v3_sql[] =
     "ALTER TABLE members_v3 RENAME TO members;\n"
     "UPDATE meta SET v = '3' WHERE k = 'schema_version';\n";
 
+/* Version 4 (tenancy: docs/design/tenancy.md). max_cameras: the operator's
+ * quota for an organization (NULL: none). A setup token may be bound to an
+ * organization the operator created (org_id; its first member becomes the
+ * owner) or create the platform organization (purpose 'platform'); an
+ * unbound 'tenant' token is the first-start link. invitations is rebuilt (a
+ * CHECK cannot be widened) so operators can invite support accounts and
+ * operators into the platform organization. */
+const char vg_db_schema_v4_sql[] =
+    "ALTER TABLE organizations ADD COLUMN max_cameras INTEGER;\n"
+    "ALTER TABLE setup_tokens ADD COLUMN org_id INTEGER REFERENCES organizations(id);\n"
+    "ALTER TABLE setup_tokens ADD COLUMN purpose TEXT NOT NULL DEFAULT 'tenant'\n"
+    "  CHECK(purpose IN('tenant','platform'));\n"
+    "CREATE TABLE invitations_v4(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  token_hash BLOB NOT NULL UNIQUE, email TEXT NOT NULL,\n"
+    "  role TEXT NOT NULL CHECK(role IN('admin','viewer','support','operator')),\n"
+    "  inviter_id INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,\n"
+    "  used INTEGER NOT NULL DEFAULT 0);\n"
+    "INSERT INTO invitations_v4 SELECT * FROM invitations;\n"
+    "DROP TABLE invitations;\n"
+    "ALTER TABLE invitations_v4 RENAME TO invitations;\n"
+    "UPDATE meta SET v = '4' WHERE k = 'schema_version';\n";
 /* Version 7 (support grants and share links: docs/design/grants.md).
  * sign_keys: a member's Ed25519 signing key (secret half wrapped under the
  * member's KEK in the browser), with the owner's certificate for admins.

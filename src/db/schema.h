@@ -7,6 +7,7 @@ extern const char vg_db_schema_sql[];
 
 extern const char vg_db_schema_v2_sql[];
 extern const char vg_db_schema_v3_sql[];
+extern const char vg_db_schema_v4_sql[];
 extern const char vg_db_schema_v7_sql[];
 
 #endif

@@ -160,10 +160,12 @@ static enum MHD_Result h_setup(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
     vg_member_keys k;
     uint8_t rpk[VG_PK_LEN];
     char sid[VG_TOKEN_B64_MAX];
-    if (parse_member_keys(b, &k) || !k.has_totp || vg_b64_decode(jstr(b, "recovery_public_key"), rpk, sizeof rpk))
+    /* No recovery key only for the platform's setup (no footage there). */
+    const char *rpks = jstr(b, "recovery_public_key");
+    if (parse_member_keys(b, &k) || !k.has_totp || (rpks && vg_b64_decode(rpks, rpk, sizeof rpk)))
         return bad(c, "bad_keys");
-    int rc = vg_auth_setup(w->auth, jstr(b, "token"), jstr(b, "org_name"), jstr(b, "email"), &k, rpk,
-                           vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
+    int rc = vg_auth_setup(w->auth, jstr(b, "token"), jstr(b, "org_name"), jstr(b, "email"), &k,
+                           rpks ? rpk : NULL, vg_web_now(), r->addr, sid, sizeof sid, &r->ctx);
     sodium_memzero(&k, sizeof k);
     return session_result(w, r, c, rc, MHD_HTTP_FORBIDDEN, "bad_token", MHD_HTTP_CREATED, sid);
 }
@@ -454,6 +456,7 @@ static enum MHD_Result h_camera_add(vg_web *w, vg_req *r, json_t *b, struct MHD_
 {
     cam_in in;
     if (!b || parse_camera(b, &r->ctx.scope, &in, 0)) return bad(c, "bad_input");
+    if (!vg_platform_quota_ok(&r->ctx.scope)) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "quota_exceeded");
     int rc = vg_scope_run(&r->ctx.scope, "INSERT INTO cameras(org_id, site_id, name, url, rtsp_user, rtsp_password, "
                           "created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", "ntttti", in.site, in.name, in.url,
                           in.user, in.pass, vg_web_now());
@@ -548,8 +551,8 @@ static const vg_web_route routes[] = {
     {"POST", "/api/setup/invite", 0, VG_PUBLIC, VG_ROLE_NONE, h_invite_accept, NULL},
     {"GET", "/api/login/params", 0, VG_PUBLIC, VG_ROLE_NONE, h_login_params, NULL},
     {"POST", "/api/login", 0, VG_PUBLIC, VG_ROLE_NONE, h_login, NULL},
-    {"POST", "/api/logout", 0, VG_SESSION, VG_ROLE_VIEWER, h_logout, NULL},
-    {"GET", "/api/me", 0, VG_SESSION, VG_ROLE_VIEWER, h_me, NULL},
+    {"POST", "/api/logout", 0, VG_SESSION, VG_ROLE_NONE, h_logout, NULL},   /* any signed-in account */
+    {"GET", "/api/me", 0, VG_SESSION, VG_ROLE_NONE, h_me, NULL},
     {"GET", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_members, NULL},
     {"POST", "/api/members", 0, VG_SESSION, VG_ROLE_ADMIN, h_member_invite, NULL},
     {"DELETE", "/api/members/", 1, VG_SESSION, VG_ROLE_ADMIN, h_member_remove, NULL},

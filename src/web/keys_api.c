@@ -83,7 +83,7 @@ void vg_cam_ensure_builtin(vg_web *w, const vg_scope *s)
     vg_stmt *st;
     int64_t first = 0;
     /* The demo camera belongs to the box's first organization only. */
-    if (vg_db_prep(w->db, &st, "SELECT MIN(id) FROM organizations", "")) return;
+    if (vg_db_prep(w->db, &st, "SELECT MIN(id) FROM organizations WHERE kind = 'tenant'", "")) return;
     if (vg_db_step(st) == 1) first = vg_db_int(st, 0);
     vg_db_done(st);
     if (first != s->org_id) return;

@@ -37,6 +37,7 @@ static const struct {
     {"/grants.js", "grants.js", "text/javascript; charset=utf-8"},
     {"/share.js", "share.js", "text/javascript; charset=utf-8"},
     {"/clip.js", "clip.js", "text/javascript; charset=utf-8"},
+    {"/platform.js", "platform.js", "text/javascript; charset=utf-8"},
     {"/blocklist.txt", "blocklist.txt", "text/plain; charset=utf-8"},
     {"/favicon.svg", "favicon.svg", "image/svg+xml"},
     {"/vendor/libsodium-wrappers.mjs", "vendor/libsodium-wrappers.mjs", "text/javascript; charset=utf-8"},

@@ -95,7 +95,7 @@ static int match_id(const char *url, const char *prefix, const char *suffix, int
  * every table alike. */
 static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_api_routes,
-    vg_grants_routes, vg_share_routes,
+    vg_grants_routes, vg_share_routes, vg_platform_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */
@@ -116,6 +116,27 @@ static unsigned find_route(const char *method, const char *url, const vg_web_rou
         }
     }
     return status;
+}
+
+char *vg_web_routes_json(void)
+{
+    json_t *arr = json_array();
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        size_t n;
+        const vg_web_route *rt = route_tables[t](&n);
+        for (size_t i = 0; i < n; i++) {
+            char path[256];
+            snprintf(path, sizeof path, "%s%s%s", rt[i].path, rt[i].has_id ? "{id}" : "",
+                     rt[i].has_id && rt[i].suffix ? rt[i].suffix : "");
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "method", rt[i].method, "path", path,
+                                  "min_role", rt[i].access == VG_PUBLIC ? "public"
+                                              : rt[i].min_role == VG_ROLE_NONE ? "session"
+                                              : vg_role_name(rt[i].min_role)));
+        }
+    }
+    char *out = json_dumps(arr, JSON_INDENT(1));
+    json_decref(arr);
+    return out;
 }
 
 static void client_addr(struct MHD_Connection *c, char *out, size_t outsz)

@@ -39,4 +39,9 @@ uint16_t vg_web_port(const vg_web *w);
  * argv[0] is "serve". Returns the exit code (0, 1 error, 2 usage). */
 int vg_cmd_serve(int argc, char **argv);
 
+/* Every API route as JSON [{"method","path","min_role"}] (path with "{id}";
+ * min_role "public", "session" (any signed-in account) or a role name), from
+ * the route tables themselves: `vigil api-routes`. Caller frees. */
+char *vg_web_routes_json(void);
+
 #endif

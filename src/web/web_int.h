@@ -106,6 +106,11 @@ int vg_cam_access(vg_web *w, const vg_req *r, int64_t cam, const char *what, cha
 /* The app camera (in the caller's organization) whose store name is name; 0 if none. */
 int64_t vg_cam_by_store_name(const vg_req *r, const char *name);
 
+/* platform.c: the operator's routes (docs/design/tenancy.md) */
+const vg_web_route *vg_platform_routes(size_t *n);
+/* Whether the organization may add one more camera (its operator quota). */
+int vg_platform_quota_ok(const vg_scope *s);
+
 /* keys_api.c, playback.c, live.c: route handlers */
 enum MHD_Result vg_h_key_put(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);
 enum MHD_Result vg_h_key_get(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c);

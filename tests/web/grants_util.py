@@ -14,7 +14,7 @@ from nacl.pwhash import argon2id
 from nacl.signing import SigningKey
 
 from test_live import KeyedMember, unb64
-from vigil_web import b64, totp
+from vigil_web import b64, operator_setup, totp
 
 
 def kdf(master, sub, ctx):
@@ -42,26 +42,20 @@ def set_sign_key(c, kek=None):
 
 
 def make_support(srv, email, m=None):
-    """A support account of the platform organization. Written straight into
-    app.db (the server's own hashing of the auth key, from DATA/secret.key)
-    until the platform console creates them."""
+    """A support account of the platform organization, made the platform's way
+    (docs/design/tenancy.md): the platform's first operator (once per server)
+    invites it, and it accepts with a real X25519 key pair (m: a KeyedMember
+    or one whose keys come from a password)."""
     m = m or KeyedMember(email)
-    data = os.path.join(srv.dir, "data")
-    master = open(os.path.join(data, "secret.key"), "rb").read()
-    k_auth = kdf(master, 1, b"vigilsrv")
-    auth_hash = hashlib.blake2b(m.auth_key, digest_size=32, key=k_auth).digest()
-    db = sqlite3.connect(os.path.join(data, "app.db"), timeout=10)
-    row = db.execute("SELECT id FROM organizations WHERE kind = 'platform'").fetchone()
-    if row:
-        org = row[0]
-    else:
-        org = db.execute("INSERT INTO organizations(name, created, uid, kind) VALUES('Vendor', ?, ?, 'platform')",
-                         (int(time.time()), os.urandom(16))).lastrowid
-    m.id = db.execute("INSERT INTO members(org_id, email, role, salt, auth_hash, public_key, wrapped_sk, totp_secret, "
-                      "created) VALUES(?, ?, 'support', ?, ?, ?, ?, ?, ?)",
-                      (org, email, m.salt, auth_hash, m.pk, getattr(m, "wrapped_sk", os.urandom(72)), m.totp_secret, int(time.time()))).lastrowid
-    db.commit()
-    db.close()
+    op_c = getattr(srv, "op_client", None)
+    if op_c is None:
+        op_c, _ = operator_setup(srv)
+        srv.op_client = op_c
+    st, js = op_c.call("POST", "/api/platform/members", {"email": email, "role": "support"})
+    assert st == 201, (st, js)
+    st, me = srv.client().call("POST", "/api/setup/invite", dict(m.keys(), token=js["token"]))
+    assert st == 201 and me["role"] == "support", (st, me)
+    m.id = me["id"]
     return m
 
 

@@ -76,7 +76,7 @@ def test_browser_grants_and_share():
             if os.path.exists(p):
                 os.unlink(p)
         env = dict(os.environ, VIGIL_BIN=VIGIL, CHROMIUM=CHROMIUM, ORIGIN=srv.origin, PASSWORD=PASSWORD,
-                   OWNER_EMAIL=owner.email, OWNER_TOTP=owner.totp_secret.hex(), MIN_STEP=str(owner.last_step or 0),
+                   OWNER_EMAIL=owner.email, OWNER_TOTP=owner.totp_secret.hex(), MIN_STEP=str(max(owner.last_step or 0, sup.last_step or 0)),
                    SUPPORT_EMAIL=sup.email, SUPPORT_TOTP=sup.totp_secret.hex(), SUPPORT_FP=fingerprint(sup.pk),
                    SHARE_PASS="river-otter-lamp-quartz", SHARE_PATH=share_path, GRANT_PATH=grant_path)
         r = subprocess.run([NODE, os.path.join(ROOT, "tests", "web", "browser_grants.test.mjs")], cwd=ROOT, env=env,

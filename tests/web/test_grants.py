@@ -11,7 +11,7 @@ from nacl.public import SealedBox
 from nacl.signing import SigningKey
 
 from grants_util import (app_rows, index_grant_keys, issue, make_support, now90k, reseal, set_sign_key, statement)
-from test_live import ENV_HDR, F_INIT, keyed_org, open_envelope, srv, unb64  # noqa: F401
+from test_live import F_INIT, keyed_org, open_envelope, srv, unb64  # noqa: F401
 from vigil_web import b64, login
 
 

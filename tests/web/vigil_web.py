@@ -99,6 +99,7 @@ class Member:
 class Server:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="vigil-web-")
+        self.data = os.path.join(self.dir, "data")
         self.port = free_port()
         self.origin = "https://127.0.0.1:%d" % self.port
         self.errpath = os.path.join(self.dir, "stderr.txt")
@@ -190,12 +191,14 @@ def fingerprint(pk):
     return " ".join(h[i:i + 4] for i in range(0, 32, 4))
 
 
-def setup_org(server, owner=None, org="Acme"):
-    """Creates the organization; owner.recovery_pk is the recovery public key sent."""
+def setup_org(server, owner=None, org="Acme", token=None):
+    """Creates the organization (or, with the token of an organization an
+    operator created, becomes its owner); owner.recovery_pk is the recovery
+    public key sent."""
     owner = owner or Member("owner@example.com")
     owner.recovery_pk = os.urandom(32)
     c = server.client()
-    body = dict(owner.keys(), token=server.setup_token, org_name=org, email=owner.email,
+    body = dict(owner.keys(), token=token or server.setup_token, org_name=org, email=owner.email,
                 recovery_public_key=b64(owner.recovery_pk))
     st, js = c.call("POST", "/api/setup", body)
     assert st == 201, (st, js)
@@ -209,3 +212,70 @@ def login(server, m, code=True):
         body["totp_code"] = m.fresh_code()
     st, js = c.call("POST", "/api/login", body)
     return c, st, js
+
+
+# ---- the platform (docs/design/tenancy.md) ----------------------------------------
+
+def operator_setup_token(server, data=None):
+    """Runs `vigil operator setup` on the server's data dir; returns (exit code, token or None, output)."""
+    p = subprocess.run([VIGIL, "operator", "setup", "--data", data or getattr(server, "data", os.path.join(server.dir, "data")), "--origin", server.origin],
+                       capture_output=True, text=True, env=sanitizer_env(), timeout=60)
+    assert_sanitizer_clean(p.stderr, "vigil operator setup")
+    m = re.search(r"#setup=([A-Za-z0-9_-]{43})", p.stdout)
+    return p.returncode, m.group(1) if m else None, p.stdout + p.stderr
+
+
+def operator_setup(server, op=None, name="Vendor"):
+    """Creates the platform organization and its first operator: the CLI's
+    one-time link, then POST /api/setup (TOTP mandatory, no recovery key).
+    Returns (client signed in as the operator, Member)."""
+    rc, tok, out = operator_setup_token(server)
+    assert rc == 0 and tok, out
+    op = op or Member("operator@vendor.example")
+    c = server.client()
+    st, js = c.call("POST", "/api/setup", dict(op.keys(), token=tok, org_name=name, email=op.email))
+    assert st == 201 and js["role"] == "operator", (st, js)
+    return c, op
+
+
+def platform_invite(server, op_client, email, role):
+    """An operator invites `role` ("support" or "operator") into the platform
+    organization; the invitee accepts. Returns (client signed in, Member)."""
+    st, js = op_client.call("POST", "/api/platform/members", {"email": email, "role": role})
+    assert st == 201, (st, js)
+    m = Member(email)
+    c = server.client()
+    st, me = c.call("POST", "/api/setup/invite", dict(m.keys(), token=js["token"]))
+    assert st == 201 and me["role"] == role, (st, me)
+    return c, m
+
+
+def create_support(server, op_client, email="support@vendor.example"):
+    """A support account (role support in the platform organization), signed in."""
+    return platform_invite(server, op_client, email, "support")
+
+
+def create_org(server, op_client, name, owner=None, max_cameras=None):
+    """An operator creates a tenant organization; its owner uses the one-time
+    link. Returns (owner's client, owner Member, organization id)."""
+    body = {"name": name}
+    if max_cameras is not None:
+        body["max_cameras"] = max_cameras
+    st, js = op_client.call("POST", "/api/platform/orgs", body)
+    assert st == 201, (st, js)
+    c, owner = setup_org(server, owner or Member("owner@%s.example" % re.sub(r"[^a-z0-9]", "", name.lower())),
+                         org=name, token=js["token"])
+    return c, owner, js["id"]
+
+
+def invite_member(server, admin_client, email, role="viewer"):
+    """An admin or owner invites a member into their organization; the member
+    accepts. Returns (client signed in, Member with .id)."""
+    st, js = admin_client.call("POST", "/api/members", {"email": email, "role": role})
+    assert st == 201, (st, js)
+    m = Member(email, with_totp=True)
+    c = server.client()
+    st, me = c.call("POST", "/api/setup/invite", dict(m.keys(), token=js["token"]))
+    assert st == 201, (st, me)
+    m.id = me["id"]
+    return c, m
