@@ -202,7 +202,7 @@ static void t_migrate_v3(void)
                         "(SELECT email FROM invitations WHERE org_id = 1), (SELECT purpose FROM setup_tokens), "
                         "(SELECT max_cameras IS NULL FROM organizations WHERE id = 1)", ""), 0);
     CHECK_EQ(vg_db_step(st), 1);
-    CHECK(strcmp(vg_db_text(st, 0), "4") == 0);
+    CHECK(atoi(vg_db_text(st, 0)) >= 4);   /* 4, or a later migration on top */
     CHECK(strcmp(vg_db_text(st, 1), "v@old.example") == 0);
     CHECK(strcmp(vg_db_text(st, 2), "tenant") == 0);
     CHECK_EQ(vg_db_int(st, 3), 1);
