@@ -364,3 +364,64 @@ def test_share_link_expires(srv, world):
     # Only an admin creates shares; a support account cannot.
     st, _ = world["sc"].call("GET", "/api/shares")
     assert st == 403
+
+
+# ---- the recorder's own check --------------------------------------------------------
+
+def restart(srv):
+    """Starts `vigil run` again on the same data directory and port."""
+    import os
+    import subprocess
+    from vigil_web import ROOT, VIGIL, sanitizer_env
+    srv.err = open(srv.errpath, "ab")
+    mark = len(srv.stderr())
+    srv.proc = subprocess.Popen(
+        [VIGIL, "run", "--data", os.path.join(srv.dir, "data"), "--demo", "--camera-key",
+         os.path.join(srv.dir, "store.key.pub"), "--segment-seconds", "4", "--listen", "127.0.0.1:%d" % srv.port,
+         "--ui", os.path.join(ROOT, "ui")], stdout=srv.err, stderr=srv.err, cwd=ROOT, env=sanitizer_env())
+    deadline = time.time() + 30
+    while time.time() < deadline and "listening on" not in srv.stderr()[mark:]:
+        assert srv.proc.poll() is None, srv.stderr()[mark:]
+        time.sleep(0.05)
+    return mark
+
+
+def test_recorder_refuses_a_forged_grant_on_its_own():
+    """The server's checks bypassed: a grant altered in app.db after it was
+    signed (here: a later expiry) reaches the recorder at start, which refuses
+    it; nothing new is sealed to the grantee."""
+    from test_live import RunServer
+    srv = RunServer()
+    try:
+        c, owner, me, cam, cam_sk = keyed_org(srv)
+        osk, st, _ = set_sign_key(c)
+        assert st == 200
+        sup = make_support(srv, "support@vendor.example")
+        t0 = now90k()
+        exp = int(time.time()) + 3600
+        st, js = issue(c, osk, statement(me["org"]["uid"], sup.id, sup.pk, ["demo"], t0, t0 + 3600 * 90000, exp))
+        assert st == 201 and js["live"] is True, js
+        gid = js["id"]
+        closed_segments(c, cam, cam_sk, 1, after90k=t0)
+        assert index_grant_keys(srv, gid), "the genuine grant is sealed to"
+        assert srv.stop() == 0
+        import sqlite3
+        import os
+        db = sqlite3.connect(os.path.join(srv.dir, "data", "app.db"))
+        db.execute("UPDATE grants SET statement = replace(statement, 'expires %d', 'expires %d') WHERE id = ?"
+                   % (exp, exp + 86400), (gid,))
+        db.commit()
+        db.close()
+        mark = restart(srv)
+        deadline = time.time() + 10
+        while "grant %d refused: its signature does not verify" % gid not in srv.stderr()[mark:]:
+            assert time.time() < deadline, srv.stderr()[mark:]
+            time.sleep(0.1)
+        before = {r[0] for r in index_grant_keys(srv, gid)}
+        c2, st, _ = login(srv, owner)
+        assert st == 200
+        closed_segments(c2, cam, cam_sk, 1, after90k=now90k())
+        assert {r[0] for r in index_grant_keys(srv, gid)} == before, "sealed to a forged grant"
+    finally:
+        assert srv.stop() == 0, srv.stderr()
+        srv.cleanup()
