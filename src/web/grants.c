@@ -185,6 +185,20 @@ void vg_grants_attach(vg_web *w)
         vg_timer_init(&w->grants_timer, on_sweep, w);
         w->grants_timer_on = vg_timer_start(w->loop, &w->grants_timer, SWEEP_MS) == 0;
     }
+    /* An owner who set a signing key while no recorder ran (`vigil serve`)
+     * is pinned at the recorder's first start with the web: trust on first
+     * use, as at setup; a different key already pinned is never replaced. */
+    if (vg_db_prep(w->db, &st, "SELECT o.uid, k.sign_pk FROM sign_keys k JOIN members m ON m.id = k.member_id "
+                   "JOIN organizations o ON o.id = m.org_id WHERE m.role = 'owner'", "") == 0) {
+        while (vg_db_step(st) == 1) {
+            size_t nu, np;
+            const uint8_t *uid = vg_db_blob(st, 0, &nu), *pk = vg_db_blob(st, 1, &np);
+            if (uid && nu == 16 && pk && np == 32 && vg_store_trust_pin(w->store, uid, pk) == VG_EAUTH)
+                vg_warn("web", "an organization's owner signing key differs from the one the recorder pinned: "
+                        "its live grants will be refused");
+        }
+        vg_db_done(st);
+    }
     if (vg_db_prep(w->db, &st, "SELECT g.id, g.statement, g.signature, g.signer_pk, g.signer_id, g.cert FROM grants g "
                    "WHERE g.state = 'active'", ""))
         return;
