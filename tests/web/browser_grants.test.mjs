@@ -10,16 +10,20 @@
 //   -> the support account signs in, plays and downloads granted footage
 //      (GRANT_PATH) -> the owner revokes -> the support account is refused.
 import { chromium } from 'playwright-core';
-import { check, totp } from './browser_util.mjs';
+import { ART, check, totp } from './browser_util.mjs';
+import path from 'node:path';
 
 const E = process.env;
 const ORIGIN = E.ORIGIN;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let lastStep = Number(E.MIN_STEP || 0);
-function code(hexSecret) {
-  const now = Math.floor(Date.now() / 30000);
-  const step = Math.max(now, lastStep + 1);
-  lastStep = step;
+// The server refuses a TOTP step an account already used (per account): the
+// wrapper passes the last step each account used when it was created.
+const lastStep = new Map([[E.OWNER_TOTP, Number(E.OWNER_STEP || 0)], [E.SUPPORT_TOTP, Number(E.SUPPORT_STEP || 0)]]);
+async function code(hexSecret) {
+  let now = Math.floor(Date.now() / 30000);
+  while (lastStep.get(hexSecret) >= now + 1) { await sleep(1000); now = Math.floor(Date.now() / 30000); }
+  const step = Math.max(now, lastStep.get(hexSecret) + 1);
+  lastStep.set(hexSecret, step);
   return totp(Buffer.from(hexSecret, 'hex'), step);
 }
 
@@ -28,7 +32,7 @@ async function signIn(page, email, secretHex, heading) {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 20000 });
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', E.PASSWORD);
-  await page.fill('input[name=totp]', code(secretHex));
+  await page.fill('input[name=totp]', await code(secretHex));
   await page.click('button[type=submit]');
   await page.getByRole('heading', { name: heading }).waitFor({ timeout: 30000 });
 }
@@ -73,6 +77,7 @@ try {
   await owner.click('#grant-form button[type=submit]');
   await owner.locator('#grant-out', { hasText: 'Granted' }).waitFor({ timeout: 60000 });
   check(true, `grant issued: ${(await owner.textContent('#grant-out')).trim()}`);
+  await owner.screenshot({ path: path.join(ART, '30-grants.png'), fullPage: true });
 
   // 2. The stranger with the link.
   const stranger = await newPage();
@@ -87,6 +92,7 @@ try {
   await stranger.locator('#share-download').waitFor({ timeout: 60000 });
   await stranger.waitForFunction(() => { const v = document.getElementById('share-video'); return v && v.readyState >= 2 && v.videoWidth > 0; }, null, { timeout: 20000 });
   check(true, 'right passphrase: the clip decrypts and plays in the browser');
+  await stranger.screenshot({ path: path.join(ART, '31-share-link.png'), fullPage: true });
   const [dl] = await Promise.all([stranger.waitForEvent('download'), stranger.click('#share-download')]);
   await dl.saveAs(E.SHARE_PATH);
   check(true, `clip downloaded (${dl.suggestedFilename()})`);
@@ -100,6 +106,7 @@ try {
   await sup.locator('video[id^=sg-video-]').waitFor({ timeout: 30000 });
   await sup.waitForFunction(() => { const v = document.querySelector('video[id^=sg-video-]'); return v && v.readyState >= 2 && v.videoWidth > 0; }, null, { timeout: 20000 });
   check(true, 'support account decrypts granted footage with the keys sealed to it');
+  await sup.screenshot({ path: path.join(ART, '32-support-grants.png'), fullPage: true });
   const [dl2] = await Promise.all([sup.waitForEvent('download'), sup.click('a.button >> text=Download MP4')]);
   await dl2.saveAs(E.GRANT_PATH);
 
