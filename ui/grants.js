@@ -132,7 +132,7 @@ function grantForm(cams, reload) {
         for (const k of keys) k.ckey.fill(0);
         while (sealed.length) { const batch = sealed.splice(0, 300); await api('POST', `/api/grants/${g.id}/keys`, { keys: batch }); n += batch.length; }
       }
-      out.replaceChildren(h('p', { text: `Granted: ${n} recorded segment${n === 1 ? '' : 's'}${g.live ? ', and new footage until the grant ends (the recorder verified the grant)' : ''}.` }));
+      out.replaceChildren(h('p', { text: `Granted: ${n} recorded segment${n === 1 ? '' : 's'}${g.live && live.checked ? ', and new footage until the grant ends (the recorder verified the grant)' : ''}.` }));
       toast('Grant issued');
       reload();
     } catch (e) { out.replaceChildren(h('p', { class: 'error', text: e.code === 'no_owner_key' ? 'The owner has not signed in since grants were enabled.' : e.code === 'bad_signature' ? 'Your signing key is not certified by the owner yet.' : (e.message || 'Failed.') })); }
@@ -227,12 +227,12 @@ export async function grants() {
   };
   gbox.append(grantsTable(list, refresh));
   sbox.append(sharesTable(shares, refresh));
-  root.append(h('h1', { text: 'Grants and shared clips' }),
+  root.append(...[h('h1', { text: 'Grants and shared clips' }),
     mine ? h('p', { class: 'hint' }, 'Your signing key fingerprint: ', h('span', { class: 'mono', id: 'sign-fp', text: fingerprint(mine.publicKey) }),
       state.me.role === 'admin' && !mine.cert ? ' (not certified by the owner yet)' : '') : null,
     state.me.role === 'owner' ? certList(skeys, reload) : null,
     h('h2', { text: 'Support grants' }), gbox, grantForm(cams, refresh),
-    h('h2', { text: 'Shared clips' }), sbox, shareForm(cams, refresh));
+    h('h2', { text: 'Shared clips' }), sbox, shareForm(cams, refresh)].filter(Boolean));
   return root;
 }
 
@@ -266,8 +266,8 @@ export async function support() {
       for (const p of parts) p.ckey.fill(0);
       if (url) URL.revokeObjectURL(url);
       url = URL.createObjectURL(clip.blob);
-      view.replaceChildren(h('video', { src: url, controls: true, muted: true, playsinline: true, style: 'width:100%', id: `sg-video-${g.id}` }),
-        h('a', { class: 'button', href: url, download: `vigil-grant-${g.id}-${segs[0].id}.mp4`, text: 'Download MP4' }));
+      view.replaceChildren(h('video', { class: 'clip-video', src: url, controls: true, muted: true, playsinline: true, id: `sg-video-${g.id}` }),
+        h('p', {}, h('a', { class: 'btn secondary', href: url, download: `vigil-grant-${g.id}-${segs[0].id}.mp4`, text: 'Download MP4' })));
     };
     const load = h('button', { type: 'button', class: 'secondary', text: 'Show recordings', onclick: async () => {
       try {

@@ -113,8 +113,8 @@ export async function sharePage(token) {
       out.replaceChildren(h('div', { class: 'card' },
         h('h1', { text: clip.camera ? `Recording from ${clip.camera}` : 'Shared recording' }),
         h('p', { class: 'hint', text: `${fmt(res.start90k)} – ${fmt(res.end90k)}. This link works until ${new Date(clip.expires * 1000).toLocaleString()}.` }),
-        h('video', { id: 'share-video', src: url, controls: true, muted: true, playsinline: true, style: 'width:100%' }),
-        h('p', {}, h('a', { id: 'share-download', class: 'button', href: url, download: name, text: 'Download MP4' }))));
+        h('video', { id: 'share-video', class: 'clip-video', src: url, controls: true, muted: true, playsinline: true }),
+        h('p', {}, h('a', { id: 'share-download', class: 'btn', href: url, download: name, text: 'Download MP4' }))));
     } catch (e) {
       status.className = 'error';
       status.textContent = refusal(e);

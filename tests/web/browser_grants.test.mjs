@@ -107,7 +107,7 @@ try {
   await sup.waitForFunction(() => { const v = document.querySelector('video[id^=sg-video-]'); return v && v.readyState >= 2 && v.videoWidth > 0; }, null, { timeout: 20000 });
   check(true, 'support account decrypts granted footage with the keys sealed to it');
   await sup.screenshot({ path: path.join(ART, '32-support-grants.png'), fullPage: true });
-  const [dl2] = await Promise.all([sup.waitForEvent('download'), sup.click('a.button >> text=Download MP4')]);
+  const [dl2] = await Promise.all([sup.waitForEvent('download'), sup.click('a.btn >> text=Download MP4')]);
   await dl2.saveAs(E.GRANT_PATH);
 
   // 4. Revoked: refused.
