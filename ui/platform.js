@@ -103,8 +103,13 @@ async function operatorConsole() {
       : h('p', { class: 'muted', text: 'No organization yet.' }),
     create,
     h('h2', { text: 'Platform accounts' }),
-    h('table', {}, h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Key fingerprint'].map((t) => h('th', { text: t })))),
-      h('tbody', {}, members.map((m) => h('tr', {}, h('td', { text: m.email }), h('td', { text: m.role }), h('td', { class: 'mono', text: m.fingerprint }))))),
+    h('table', { id: 'platform-members' }, h('thead', {}, h('tr', {}, ...['Email', 'Role', 'Key fingerprint', ''].map((t) => h('th', { text: t })))),
+      h('tbody', {}, members.map((m) => h('tr', {}, h('td', { text: m.email }), h('td', { text: m.role }), h('td', { class: 'mono', text: m.fingerprint }),
+        h('td', {}, m.id !== state.me.id ? h('button', { class: 'danger', type: 'button', text: 'Remove', 'aria-label': `Remove ${m.email}`,
+          onclick: async () => {
+            if (!confirm(`Remove ${m.email}? Their sessions end at once.`)) return;
+            try { await api('DELETE', `/api/platform/members/${m.id}`); toast('Removed'); reload(); } catch (e) { fail(out, e); }
+          } }) : null))))),
     invite);
   return root;
 }

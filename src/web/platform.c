@@ -340,6 +340,27 @@ static enum MHD_Result h_pmember_invite(vg_web *w, vg_req *r, json_t *b, struct 
     return res;
 }
 
+/* An operator removes an operator or support account (never itself, so the
+ * platform keeps at least one operator); its sessions go with it. */
+static enum MHD_Result h_pmember_remove(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    vg_stmt *st;
+    char email[VG_EMAIL_MAX + 1] = "", role[16] = "";
+    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT email, role FROM members WHERE org_id = ?1 AND id = ?2", "i", r->id))
+        return server_error(c);
+    if (vg_db_step(st) == 1) {
+        snprintf(email, sizeof email, "%s", vg_db_text(st, 0));
+        snprintf(role, sizeof role, "%s", vg_db_text(st, 1));
+    }
+    vg_db_done(st);
+    if (!email[0]) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (r->id == r->ctx.member_id) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "self");
+    if (vg_scope_run(&r->ctx.scope, "DELETE FROM members WHERE org_id = ?1 AND id = ?2", "i", r->id))
+        return server_error(c);
+    vg_api_audit(r, "member.remove", json_pack("{s:I,s:s,s:s}", "id", (json_int_t)r->id, "email", email, "role", role));
+    return vg_reply_json(c, MHD_HTTP_OK, json_object());
+}
+
 static enum MHD_Result h_paudit(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
 {
     vg_stmt *st;
@@ -375,6 +396,7 @@ static const vg_web_route routes[] = {
     {"PUT", "/api/platform/orgs/", 1, VG_SESSION, VG_ROLE_OPERATOR, h_org_quota, "/quota"},
     {"GET", "/api/platform/members", 0, VG_SESSION, VG_ROLE_OPERATOR, h_pmembers, NULL},
     {"POST", "/api/platform/members", 0, VG_SESSION, VG_ROLE_OPERATOR, h_pmember_invite, NULL},
+    {"DELETE", "/api/platform/members/", 1, VG_SESSION, VG_ROLE_OPERATOR, h_pmember_remove, NULL},
     {"GET", "/api/platform/audit", 0, VG_SESSION, VG_ROLE_OPERATOR, h_paudit, NULL},
 };
 

@@ -82,6 +82,15 @@ try {
   await page.locator('tr[data-org] button', { hasText: 'Suspend' }).waitFor();
   check(true, 'resume makes it active again');
 
+  // Platform accounts: invite a support account, then remove it
+  await page.fill('#f-p-email', 'helper@vendor.example');
+  await page.click('text=Create invitation link');
+  check(/#invite=[A-Za-z0-9_-]{43}&fp=[0-9a-f]{32}$/.test((await page.locator('#setup-link').textContent()).trim()),
+        'a platform invitation link carries the operator fingerprint');
+  await page.evaluate(() => { location.hash = '#/again1'; });
+  await page.locator('#platform-members td', { hasText: 'ops@vendor.example' }).waitFor();
+  check(await page.locator('#platform-members button', { hasText: 'Remove' }).count() === 0, 'an operator cannot remove itself');
+
   // 4. The owner opens the link in their own browser
   const octx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1000, height: 860 } });
   const op = await octx.newPage();

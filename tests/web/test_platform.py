@@ -223,6 +223,12 @@ def test_operator_refused_on_tenant_routes(srv, op):
         assert st == 403 and js["error"] == "forbidden", (method, path, st)
 
 
+# The functions of src/auth/auth.c that may open a session: each needs the
+# person's own setup link, invitation or credentials. A new sign-in method
+# (e.g. WebAuthn) is added here after review; an impersonation route never is.
+SESSION_OPENERS = ["accept_tx", "setup_tx", "vg_auth_login"]
+
+
 def test_only_a_members_own_credentials_open_a_session():
     """Static: sessions are inserted in one function, called only by the
     three calls where a member presents their own credentials or link."""
@@ -239,7 +245,7 @@ def test_only_a_members_own_credentials_open_a_session():
             func = m.group(1)
         if re.search(r"\bsession_open\(", line) and not line.startswith("static int session_open"):
             callers.append(func)
-    assert sorted(callers) == ["accept_tx", "setup_tx", "vg_auth_login"], callers
+    assert sorted(callers) == sorted(SESSION_OPENERS), callers
     # No other file reaches the sessions table to write it.
     for p, t in srcs.items():
         if p.endswith("auth.c"):
@@ -271,3 +277,28 @@ def test_email_is_one_account_in_the_whole_vigil(srv, op):
     st, js = srv.client().call("POST", "/api/setup/invite", dict(Member("shared-owner@a.example").keys(),
                                                                  token=inv["token"]))
     assert st == 400
+
+
+def test_operator_removes_platform_accounts(srv, op):
+    opc, _ = op
+    sup_c, sup = create_support(srv, opc, "leaver@vendor.example")
+    st, pm = opc.call("GET", "/api/platform/members")
+    ids = {m["email"]: m["id"] for m in pm["members"]}
+    st, me = opc.call("GET", "/api/me")
+    st, js = opc.call("DELETE", "/api/platform/members/%d" % me["id"])
+    assert st == 403 and js["error"] == "self"
+    st, _ = sup_c.call("DELETE", "/api/platform/members/%d" % me["id"])
+    assert st == 403
+    st, _ = opc.call("DELETE", "/api/platform/members/%d" % ids["leaver@vendor.example"])
+    assert st == 200
+    assert sup_c.call("GET", "/api/me")[0] == 401
+    c, st, _ = login(srv, sup)
+    assert st == 401
+    # A tenant's member id is not the operator's to remove.
+    oc, owner, org = create_org(srv, opc, "Keep Members")
+    st, ome = oc.call("GET", "/api/me")
+    st, _ = opc.call("DELETE", "/api/platform/members/%d" % ome["id"])
+    assert st == 404
+    assert oc.call("GET", "/api/me")[0] == 200
+    acts = [(e["action"], e["detail"].get("email")) for e in audit_actions(opc, "/api/platform/audit")]
+    assert ("member.remove", "leaver@vendor.example") in acts

@@ -9,7 +9,7 @@ org B substituted into `{id}`. The test asserts:
   * the exact set each identity passes (ALLOWED: by the route's min_role, or
     by "METHOD /path" for a single route), every other call refused by the
     pipeline with 401 (no session) or 403;
-  * a call with the other organization's id never succeeds (no 2xx) and no
+  * a call with the other organization's id is refused (401/403/404) and no
     response to anyone carries another organization's private data (member
     emails, camera names and URLs, site names), checked in every body;
   * the platform identities (operator, support) and the anonymous caller
@@ -28,7 +28,10 @@ import pytest
 from vigil_web import (VIGIL, Member, Server, b64, create_org, create_support, invite_member, login,
                        operator_setup)
 
-# Who calls, and which organization's objects are "theirs" ("P": the platform).
+# Who calls, and whose private data they may see: "A", "B", "P" (the
+# platform: no tenant's), None (nobody). Ids of that organization are "theirs";
+# the other's must never succeed. A support account with a grant on A would
+# be "A" here, with the routes the grant opens in ALLOWED.
 IDENTITIES = {
     "a_owner": "A", "a_admin": "A", "a_viewer": "A", "b_owner": "B",
     "operator": "P", "support": "P", "anon": None,
@@ -59,7 +62,7 @@ QUERIES = {
     "GET /api/login/params": "?email=nobody@example.com",
 }
 # Calls that destroy their target get a fresh one each time they may succeed.
-DESTRUCTIVE = {"DELETE /api/members/{id}", "DELETE /api/cameras/{id}"}
+DESTRUCTIVE = {"DELETE /api/members/{id}", "DELETE /api/cameras/{id}", "DELETE /api/platform/members/{id}"}
 # Walked last: it ends the caller's session.
 LAST = {"POST /api/logout"}
 
@@ -132,21 +135,30 @@ class World:
         # A member of B that A's callers will try to remove.
         _, self.b_victim = invite_member(srv, self.b_c, "victim@b-corp.example", "viewer")
         self.private["B"].add("victim@b-corp.example")
+        # One entry per row of IDENTITIES: the signed-in client and its Member (None: nobody).
         self.clients = {"a_owner": self.a_c, "a_admin": self.adm_c, "a_viewer": self.vw_c, "b_owner": self.b_c,
                         "operator": self.op_c, "support": self.sup_c, "anon": srv.client()}
+        self.members = {"a_owner": self.a_owner, "a_admin": self.a_admin, "a_viewer": self.a_viewer,
+                        "b_owner": self.b_owner, "operator": self.op, "support": self.sup, "anon": None}
         self.owner_of = {"A": self.a_c, "B": self.b_c}
         self.org_id = {"A": self.org_a, "B": self.org_b}
-        st, pm = self.op_c.call("GET", "/api/platform/members")
-        self.pmember = pm["members"][-1]["id"]
+        self.pmember = self.pmember_id(self.sup.email)
         self.n_victims = 0
+
+    def pmember_id(self, email):
+        st, pm = self.op_c.call("GET", "/api/platform/members")
+        return [m["id"] for m in pm["members"] if m["email"] == email][0]
 
     def fresh(self, kind, org):
         """A new object of `kind` in org, for a call that will destroy it."""
         self.n_victims += 1
-        c = self.owner_of[org]
+        c = self.owner_of.get(org)
         if kind == "member":
             _, m = invite_member(self.srv, c, "gone%d@%s-corp.example" % (self.n_victims, org.lower()), "viewer")
             return m.id
+        if kind == "pmember":
+            _, m = create_support(self.srv, self.op_c, "gone%d@vendor.example" % self.n_victims)
+            return self.pmember_id(m.email)
         st, js = c.call("POST", "/api/cameras", {"name": "gone-%d" % self.n_victims, "url": "rtsp://10.8.8.8/x"})
         assert st == 201
         return js["id"]
@@ -233,12 +245,12 @@ def test_walk_every_route(srv, world):
             targets = [(None, home if home in ("A", "B") else "A", None)]
             if kind or "{cam}" in json.dumps(BODIES.get(k)) + QUERIES.get(k, ""):
                 targets = []
-                for org in ("A", "B"):
+                for org in (("P",) if kind == "pmember" else ("A", "B")):
                     for i in world.ids(kind or "camera", org):
                         targets.append((i, org, i if (kind or "camera") == "camera" else None))
             for id_, org, cam in targets:
                 own = org == home
-                if k in DESTRUCTIVE and ok and own and kind in ("member", "camera"):
+                if k in DESTRUCTIVE and ok and own and kind in ("member", "camera", "pmember"):
                     id_ = world.fresh(kind, org)
                     cam = id_ if kind == "camera" else cam
                 st, js = call(world, ident, r, id_ if kind else None, cam)
@@ -251,8 +263,13 @@ def test_walk_every_route(srv, world):
                     continue
                 if pipeline_refused(st, js):
                     failures.append("should be admitted: " + where)
-                if (kind or cam) and not own and IDENTITIES[ident] in ("A", "B") and 200 <= st < 300:
-                    failures.append("another organization's id succeeded: " + where)
+                # Another organization's id: refused as if it did not exist. (503: the
+                # footage routes under `vigil serve`, which has no recorder; with one they
+                # answer 404, tests/web/test_tenancy_recorder.py.) A 400 here means the
+                # route checks its body before the id: give it a body in BODIES.
+                if (kind or cam) and not own and IDENTITIES[ident] in ("A", "B") and not (
+                        st in (401, 403, 404) or (st == 503 and (js or {}).get("error") == "no_recorder")):
+                    failures.append("another organization's id not refused with 401/403/404: " + where)
                 found = leaks(world, ident, js, None)
                 if found:
                     failures.append("leak %s: %s" % (found, where))
@@ -264,8 +281,7 @@ def test_walk_every_route(srv, world):
     assert not failures, "\n".join(failures[:40])
     assert n > 200
     # Every audited refusal is in the organization's log, with who and which camera.
-    emails = {"a_owner": "owner@a-corp.example", "a_admin": "admin@a-corp.example",
-              "a_viewer": "viewer@a-corp.example", "b_owner": "owner@b-corp.example"}
+    emails = {i: m.email for i, m in world.members.items() if m}
     assert denied_audited, "the walk made no audited refusal (viewer on camera A2 should)"
     for org in ("A", "B"):
         st, log = world.owner_of[org].call("GET", "/api/audit")
@@ -275,7 +291,7 @@ def test_walk_every_route(srv, world):
             if o == org:
                 assert (emails[ident], cam) in got, (org, ident, cam)
         # No refusal of another organization's caller lands in this log.
-        assert all(a in {emails[i] for i, h in IDENTITIES.items() if h == org} for a, _ in got)
+        assert all(a in {emails[i] for i, h in IDENTITIES.items() if h == org and i in emails} for a, _ in got)
 
 
 def test_other_org_untouched(srv, world):
