@@ -326,12 +326,13 @@ static enum MHD_Result h_signcert(vg_web *w, vg_req *r, json_t *b, struct MHD_Co
     uint8_t sig[64], uid[16];
     char text[256];
     signkey owner, k;
+    /* The member first (404 for anyone not in the caller's organization), then the input. */
+    if (signkey_load(&r->ctx.scope, r->id, &k)) return vg_reply_error(c, 500, "internal");
+    if (!k.found) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "no_sign_key");
     if (!b || vg_b64_decode(vg_api_jstr(b, "cert"), sig, sizeof sig))
         return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_cert");
-    if (signkey_load(&r->ctx.scope, r->ctx.member_id, &owner) || signkey_load(&r->ctx.scope, r->id, &k) ||
-        vg_org_uid(r->ctx.scope.db, r->ctx.scope.org_id, uid))
+    if (signkey_load(&r->ctx.scope, r->ctx.member_id, &owner) || vg_org_uid(r->ctx.scope.db, r->ctx.scope.org_id, uid))
         return vg_reply_error(c, 500, "internal");
-    if (!k.found) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "no_sign_key");
     if (!owner.found) return vg_reply_error(c, MHD_HTTP_CONFLICT, "no_owner_key");
     int n = vg_signcert_text(uid, r->id, k.pk, text, sizeof text);
     if (n < 0 || crypto_sign_verify_detached(sig, (const uint8_t *)text, (size_t)n, owner.pk) != 0)
