@@ -7,6 +7,8 @@ import * as pages from './pages.js';
 import { live } from './live.js';
 import { playback } from './playback.js';
 import { forgetCameraKeys } from './camkeys.js';
+import { grants, support, ensureSignKey, forgetSignKey } from './grants.js';
+import { sharePage } from './share.js';
 import { platform } from './platform.js';
 import { security } from './security.js';
 import { showAuditWarning } from './auditlog.js';
@@ -68,13 +70,14 @@ function leave() { const fns = leaving; leaving = []; for (const fn of fns) { tr
 
 export function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
 
-export function signedIn(me, keys) { state.me = me; state.keys = keys; }
+export function signedIn(me, keys) { state.me = me; state.keys = keys; ensureSignKey(); }
 
 async function route() {
   leave();
   const hash = location.hash || '#/';
   const params = new URLSearchParams(hash.slice(1));
   if (params.get('setup')) { shell(false); return render(await pages.setup(params.get('setup')), { narrow: true, title: 'Set up' }); }
+  if (params.get('share')) { shell(false); return render(await sharePage(params.get('share')), { narrow: true, title: 'Shared recording' }); }
   if (params.get('invite')) {
     shell(false);
     return render(await pages.invite(params.get('invite'), params.get('fp') || ''), { narrow: true, title: 'Join' });
@@ -85,9 +88,13 @@ async function route() {
     shell(false);
     return render(await pages.login(state.me && state.me.email), { narrow: true, title: 'Sign in' });
   }
+  // Platform accounts never see a tenant page: an operator the console, a
+  // support account only its grants (tenant routes would all be 403).
   const name = (hash.match(/^#\/(\w+)/) || [])[1] || 'cameras';
-  const table = onPlatform() ? { platform, security } : { cameras: pages.cameras, members: pages.members, audit: pages.audit, alerts, live, playback, security };
-  const page = table[name] || (onPlatform() ? platform : pages.cameras);
+  const platformHome = state.me.role === 'support' ? support : platform;
+  const table = onPlatform() ? (state.me.role === 'support' ? { support, security } : { platform, security })
+    : { cameras: pages.cameras, members: pages.members, audit: pages.audit, alerts, live, playback, grants, security };
+  const page = table[name] || (onPlatform() ? platformHome : pages.cameras);
   shell(true);
   showAuditWarning(state.me.org && state.me.org.id);
   refreshBadge();
@@ -102,6 +109,7 @@ async function logout() {
   try { await api('POST', '/api/logout', {}); } catch { /* the session may be gone already */ }
   leave();
   forgetCameraKeys();
+  forgetSignKey();
   if (state.keys) for (const k of Object.values(state.keys)) if (k instanceof Uint8Array) k.fill(0);
   state.keys = null; state.me = null;
   go('#/login');

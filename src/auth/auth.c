@@ -182,6 +182,31 @@ static void token_new(char *out, size_t outsz, uint8_t raw[VG_TOKEN_LEN])
     b64(raw, VG_TOKEN_LEN, out, outsz);
 }
 
+/* For share links (web/share.c): the same token and auth-key hashing and the
+ * same throttle as members, with their own keys into the throttle table. */
+void vg_auth_token_make(vg_auth *a, char *out, size_t outsz, uint8_t hash[32])
+{
+    uint8_t raw[VG_TOKEN_LEN];
+    token_new(out, outsz, raw);
+    khash(a->k_token, raw, sizeof raw, hash);
+    sodium_memzero(raw, sizeof raw);
+}
+
+int vg_auth_token_hash(vg_auth *a, const char *tok, uint8_t hash[32]) { return token_hash(a, tok, hash); }
+
+void vg_auth_key_hash(vg_auth *a, const uint8_t key[VG_AUTH_KEY_LEN], uint8_t hash[32])
+{
+    khash(a->k_auth, key, VG_AUTH_KEY_LEN, hash);
+}
+
+static int throttle_check(vg_auth *a, const char *key, int64_t now, int *retry_after);
+static void throttle_fail(vg_auth *a, const char *key, int64_t now);
+int vg_auth_throttled(vg_auth *a, const char *key, int64_t now, int *retry_after)
+{
+    return throttle_check(a, key, now, retry_after);
+}
+void vg_auth_throttle_key_fail(vg_auth *a, const char *key, int64_t now) { throttle_fail(a, key, now); }
+
 /* ---- setup -------------------------------------------------------------- */
 
 int vg_auth_needs_setup(vg_auth *a, int *needed)

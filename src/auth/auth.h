@@ -163,5 +163,13 @@ int vg_auth_throttle(vg_auth *a, const char *email, const char *addr, int64_t no
 void vg_auth_throttle_fail(vg_auth *a, const char *email, const char *addr, int64_t now);
 int vg_auth_session_begin(vg_auth *a, int64_t org, int64_t member, enum vg_role role, const char *email,
                           const char *addr, int64_t now, char *sid_out, size_t sidsz, vg_ctx *ctx);
+/* Share links (docs/design/grants.md): a new random token (text in out, its
+ * keyed hash in hash), a token's keyed hash (VG_EINVAL if malformed), an
+ * auth key's keyed hash, and the login throttle under another key. */
+void vg_auth_token_make(vg_auth *a, char *out, size_t outsz, uint8_t hash[32]);
+int vg_auth_token_hash(vg_auth *a, const char *tok, uint8_t hash[32]);
+void vg_auth_key_hash(vg_auth *a, const uint8_t key[VG_AUTH_KEY_LEN], uint8_t hash[32]);
+int vg_auth_throttled(vg_auth *a, const char *key, int64_t now, int *retry_after);
+void vg_auth_throttle_key_fail(vg_auth *a, const char *key, int64_t now);
 
 #endif

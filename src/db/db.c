@@ -46,6 +46,7 @@ static const struct migration {
     { 4, 1, vg_db_schema_v4_sql },
     { 5, 0, vg_db_schema_v5_sql },
     { 6, 0, vg_db_schema_v6_sql },
+    { 7, 0, vg_db_schema_v7_sql },
     { 8, 0, vg_db_schema_v8_sql },
     { 9, 0, vg_db_schema_v9_sql },
 };

@@ -189,3 +189,46 @@ const char vg_db_schema_v9_sql[] =
     "  org_id INTEGER PRIMARY KEY REFERENCES organizations(id),\n"
     "  url TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);\n"
     "UPDATE meta SET v = '9' WHERE k = 'schema_version';\n";
+/* Version 7 (support grants and share links: docs/design/grants.md).
+ * sign_keys: a member's Ed25519 signing key (secret half wrapped under the
+ * member's KEK in the browser), with the owner's certificate for admins.
+ * grants: a support account's scoped, expiring access, with the signed
+ * statement the recorder verifies; grant_keys: segment content keys the
+ * granting browser sealed to the grantee (archive). shares: clip links for
+ * people outside the organization; share_keys: content keys wrapped under
+ * the passphrase's wrapping key. Wrapped keys of a grant or share that ends
+ * are deleted (rows removed, not only flagged). */
+const char vg_db_schema_v7_sql[] =
+    "CREATE TABLE IF NOT EXISTS sign_keys(\n"
+    "  member_id INTEGER PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  org_id INTEGER NOT NULL, sign_pk BLOB NOT NULL, wrapped_sign_sk BLOB NOT NULL,\n"
+    "  cert BLOB, created INTEGER NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS grants(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  uid BLOB NOT NULL UNIQUE, grantor_id INTEGER NOT NULL,\n"
+    "  grantee_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,\n"
+    "  from90k INTEGER NOT NULL, to90k INTEGER NOT NULL, created INTEGER NOT NULL,\n"
+    "  expires INTEGER NOT NULL,\n"
+    "  state TEXT NOT NULL DEFAULT 'active' CHECK(state IN('active','revoked','expired')),\n"
+    "  statement TEXT NOT NULL, signature BLOB NOT NULL, signer_pk BLOB NOT NULL,\n"
+    "  signer_id INTEGER NOT NULL, cert BLOB);\n"
+    "CREATE INDEX IF NOT EXISTS grants_grantee ON grants(grantee_id);\n"
+    "CREATE TABLE IF NOT EXISTS grant_cameras(\n"
+    "  org_id INTEGER NOT NULL, grant_id INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,\n"
+    "  camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,\n"
+    "  PRIMARY KEY(grant_id, camera_id));\n"
+    "CREATE TABLE IF NOT EXISTS grant_keys(\n"
+    "  org_id INTEGER NOT NULL, grant_id INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,\n"
+    "  segment_id INTEGER NOT NULL, sealed_key BLOB NOT NULL, PRIMARY KEY(grant_id, segment_id));\n"
+    "CREATE TABLE IF NOT EXISTS shares(\n"
+    "  id INTEGER PRIMARY KEY, org_id INTEGER NOT NULL REFERENCES organizations(id),\n"
+    "  token_hash BLOB NOT NULL UNIQUE,\n"
+    "  camera_id INTEGER NOT NULL REFERENCES cameras(id) ON DELETE CASCADE,\n"
+    "  from90k INTEGER NOT NULL, to90k INTEGER NOT NULL, salt BLOB NOT NULL, auth_hash BLOB NOT NULL,\n"
+    "  creator_id INTEGER NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,\n"
+    "  opened INTEGER NOT NULL DEFAULT 0,\n"
+    "  state TEXT NOT NULL DEFAULT 'active' CHECK(state IN('active','revoked','expired')));\n"
+    "CREATE TABLE IF NOT EXISTS share_keys(\n"
+    "  org_id INTEGER NOT NULL, share_id INTEGER NOT NULL REFERENCES shares(id) ON DELETE CASCADE,\n"
+    "  segment_id INTEGER NOT NULL, wrapped_key BLOB NOT NULL, PRIMARY KEY(share_id, segment_id));\n"
+    "UPDATE meta SET v = '7' WHERE k = 'schema_version';\n";

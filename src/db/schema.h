@@ -12,5 +12,6 @@ extern const char vg_db_schema_v5_sql[];
 extern const char vg_db_schema_v8_sql[];
 extern const char vg_db_schema_v6_sql[];
 extern const char vg_db_schema_v9_sql[];
+extern const char vg_db_schema_v7_sql[];
 
 #endif

@@ -39,7 +39,16 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS fragments ("
     " segment INTEGER NOT NULL REFERENCES segments(id), seq INTEGER NOT NULL,"
     " start90k INTEGER NOT NULL, dur90k INTEGER NOT NULL, offset INTEGER NOT NULL,"
-    " length INTEGER NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (segment, seq)) WITHOUT ROWID;";
+    " length INTEGER NOT NULL, key INTEGER NOT NULL, PRIMARY KEY (segment, seq)) WITHOUT ROWID;"
+    /* Grants (docs/design/grants.md): content keys also sealed to a live
+     * grantee, beside the file (its format is unchanged), and the owner
+     * signing key pinned per organization. Added without a version bump:
+     * older readers ignore them. */
+    "CREATE TABLE IF NOT EXISTS grant_keys ("
+    " segment INTEGER NOT NULL, grant_id INTEGER NOT NULL, sealed_key BLOB NOT NULL,"
+    " PRIMARY KEY (grant_id, segment)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS trust ("
+    " org BLOB PRIMARY KEY, owner_sign_pk BLOB NOT NULL, pinned INTEGER NOT NULL);";
 
 int vg__db_exec(sqlite3 *db, const char *sql)
 {
@@ -182,6 +191,11 @@ int vg__db_apply_op(sqlite3 *db, const vg_op *op)
             return 0; /* no trailer (disk full): stays 'writing' until recovery */
         return db_run(db, "UPDATE segments SET status = 'closed', bytes = ? WHERE id = ?", "ii",
                       (int64_t)op->u.close.bytes, op->segment_id);
+    case VG_OP_GRANT_KEY:
+        return db_run(db, "INSERT OR REPLACE INTO grant_keys (segment, grant_id, sealed_key) VALUES (?, ?, ?)",
+                      "iib", op->segment_id, op->u.grant.grant_id, op->u.grant.sealed_key, VG_SEALED_KEY_LEN);
+    case VG_OP_GRANT_DROP:
+        return db_run(db, "DELETE FROM grant_keys WHERE grant_id = ?", "i", op->u.grant.grant_id);
     }
     return VG_EINVAL;
 }

@@ -379,6 +379,15 @@ int vg__delete_segment(const char *dir, sqlite3 *db, int64_t camera_id, int64_t 
         sqlite3_finalize(s);
         s = NULL;
     }
+    /* Keys sealed to grantees go with their segment (grants.md); an index
+     * from before grants has no such table: nothing to delete. */
+    if (rc == 0 && sqlite3_prepare_v2(db, "DELETE FROM grant_keys WHERE segment = ?", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, segment_id);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            rc = VG_EIO;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
     if (rc == 0)
         rc = vg__db_exec(db, "COMMIT");
     if (rc)

@@ -211,6 +211,8 @@ static int seg_create(vg_recw *w, int64_t start90k)
                  " indexes it", w->seg_id);
     }
 
+    vg__grant_seal(w->st, w->cam, w->seg_id, start90k, w->ckey);
+
     /* seq 0: the init segment, sealed like any fragment. */
     uint8_t *buf = malloc(VG_ENV_HDR_LEN + w->init_len + VG_ENV_TAG_LEN);
     if (!buf)

@@ -141,5 +141,26 @@ int vg_store_segment_open(const char *dir, int64_t segment_id, char cam_name[64]
  * = 1 if any segment of camera `name` in the index is sealed to footage key
  * pk (garbage segments excepted), 0 if none. On error *in_use stays 1. */
 int vg_store_pk_in_use(const char *dir, const char *name, const uint8_t pk[32], int *in_use);
+/* ---- grants (docs/design/grants.md; grantkeys.c) ---- */
+
+/* Pins the owner signing key (Ed25519) of organization `org` (its 16-byte
+ * uid) once; VG_EAUTH if another key is already pinned (never replaced). */
+int vg_store_trust_pin(vg_store *st, const uint8_t org[16], const uint8_t pk[32]);
+/* The pinned key, or VG_ENOTFOUND. */
+int vg_store_trust_get(vg_store *st, const uint8_t org[16], uint8_t pk[32]);
+/* Adds (or replaces) a verified live grant: the content key of each new
+ * segment of the named cameras that starts in [from90k, to90k) is also sealed
+ * to grantee_pk (the index's grant_keys), until `expires` (Unix seconds, this
+ * machine's clock). */
+int vg_store_grant_set(vg_store *st, int64_t grant_id, const char *const *cams, size_t ncams,
+                       const uint8_t grantee_pk[32], int64_t from90k, int64_t to90k, int64_t expires);
+/* Stops sealing to the grant and deletes its sealed keys from the index. */
+void vg_store_grant_drop(vg_store *st, int64_t grant_id);
+/* Readers (web): the content key of a segment sealed to a grant (80 bytes),
+ * the number of such keys, and a segment's camera name and time span. */
+int vg_store_grant_key(const char *dir, int64_t grant_id, int64_t segment_id, uint8_t sealed[80]);
+int vg_store_grant_key_count(const char *dir, int64_t grant_id, int64_t *n);
+int vg_store_segment_span(const char *dir, int64_t segment_id, char cam_name[64], int64_t *start90k,
+                          int64_t *end90k);
 
 #endif

@@ -76,7 +76,7 @@ int vg__seg_scan(vg_seg_read_fn rd, void *ctx, vg_seg_rec_fn rec, void *arg, vg_
 int vg__seg_read_fd(void *ctx, uint64_t off, uint8_t *p, size_t n);
 
 /* ---- the writer -> sync thread queue ---- */
-enum vg_op_kind { VG_OP_SEG_OPEN = 1, VG_OP_FRAG, VG_OP_SEG_CLOSE };
+enum vg_op_kind { VG_OP_SEG_OPEN = 1, VG_OP_FRAG, VG_OP_SEG_CLOSE, VG_OP_GRANT_KEY, VG_OP_GRANT_DROP };
 typedef struct vg_op {
     int kind;
     int64_t segment_id;
@@ -101,8 +101,24 @@ typedef struct vg_op {
             int signed_;          /* trailer written: status closed */
             uint64_t bytes;
         } close;
+        struct {                  /* grantkeys.c */
+            int64_t grant_id;
+            uint8_t sealed_key[VG_SEALED_KEY_LEN];
+        } grant;
     } u;
 } vg_op;
+
+/* A verified live grant (grantkeys.c, docs/design/grants.md). */
+#define VG_GRANT_MAX_CAMS 16
+#define VG_STORE_MAX_GRANTS 64
+typedef struct vg_sgrant {
+    int64_t grant_id;
+    int64_t expires;          /* Unix seconds, checked against this machine's clock */
+    int64_t from90k, to90k;   /* segments starting in [from, to) are sealed */
+    int64_t cams[VG_GRANT_MAX_CAMS];
+    size_t ncams;
+    uint8_t pk[32];           /* the grantee's X25519 public key */
+} vg_sgrant;
 
 typedef struct vg_cam {
     int64_t id;
@@ -147,6 +163,8 @@ struct vg_store {
     vg_recw **writers;
     size_t nwriters;
     int64_t next_segment_id;
+    vg_sgrant grants[VG_STORE_MAX_GRANTS];   /* live grants (grantkeys.c) */
+    size_t ngrants;
     int stop;
     int emergency;            /* a writer hit ENOSPC: free space now */
     int kick;                 /* run a round now (vg__store_flush) */
@@ -173,6 +191,10 @@ int vg__seg_path(const char *dir, int64_t camera_id, int64_t segment_id, char *o
 int vg__fsync_dir(const char *path);
 /* recw.c: called by vg_store_close with st->mu NOT held. */
 void vg__recw_detach(vg_recw *w);
+
+/* grantkeys.c: seals a new segment's content key to every live grant
+ * covering the camera (queues VG_OP_GRANT_KEY rows); drops expired grants. */
+void vg__grant_seal(vg_store *st, int64_t camera_id, int64_t segment_id, int64_t start90k, const uint8_t ckey[32]);
 
 /* index.c */
 int vg__db_open(const char *dir, int readonly, sqlite3 **out);

@@ -203,6 +203,7 @@ int vg_web_attach(vg_web *w, struct vg_recorder *rec, struct vg_store *st, const
         row_free(&c);
     }
     vg_rot_start(w);
+    vg_grants_attach(w);
     return 0;
 }
 

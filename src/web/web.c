@@ -64,7 +64,8 @@ static int state_changing(const char *m)
 static int public_api(const char *url)
 {
     return strcmp(url, "/api/setup") == 0 || strncmp(url, "/api/setup/", 11) == 0 ||
-           strcmp(url, "/api/login") == 0 || strncmp(url, "/api/login/", 11) == 0;
+           strcmp(url, "/api/login") == 0 || strncmp(url, "/api/login/", 11) == 0 ||
+           strncmp(url, "/api/share/", 11) == 0;   /* share links: token-authenticated (share.c) */
 }
 
 /* "/api/members/123" against prefix "/api/members/": strict decimal id,
@@ -101,6 +102,8 @@ static const vg_web_route *(*const route_tables[])(size_t *n) = {
     vg_rotation_routes,
     vg_auditlog_routes,
     vg_alerts_routes,
+    vg_grants_routes,
+    vg_share_routes,
 };
 
 /* 0 found, 404 no such path, 405 path exists for another method. */
@@ -441,6 +444,7 @@ void vg_web_free(vg_web *w)
     if (w->d) {
         vg_live_web_shutdown(w);
         vg_rot_stop(w);
+        vg_grants_shutdown(w);
         vg_io_stop(w->loop, &w->io);
         vg_timer_stop(w->loop, &w->timer);
         MHD_stop_daemon(w->d);

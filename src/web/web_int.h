@@ -64,6 +64,9 @@ struct vg_web {
     vg_timer live_timer;
     atomic_int wake_pending;
     vg_timer shred_timer;    /* rotation.c: retired key periods leaving retention */
+    /* grants.c: a minute's sweep of ended grants and shares (vigil run) */
+    vg_timer grants_timer;
+    int grants_timer_on;
 };
 
 typedef enum MHD_Result (*vg_web_handler)(vg_web *w, vg_req *r, json_t *body, struct MHD_Connection *c);
@@ -168,6 +171,20 @@ void vg_rot_shred_sweep(vg_web *w);
 void vg_rot_init(vg_web *w);
 void vg_rot_start(vg_web *w);
 void vg_rot_stop(vg_web *w);
+/* grants.c, share.c: support grants and clip share links (docs/design/grants.md) */
+const vg_web_route *vg_grants_routes(size_t *n);
+const vg_web_route *vg_share_routes(size_t *n);
+/* Ends grants and shares past their expiry (keys deleted, audited). */
+void vg_grants_sweep(vg_web *w);
+void vg_shares_sweep(vg_web *w);
+/* Hands every active grant to the recorder (from vg_web_attach). */
+void vg_grants_attach(vg_web *w);
+void vg_grants_shutdown(vg_web *w);
+/* Serves a segment file's readable bytes with Range; takes fd. */
+enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size);
+int vg_org_uid(vg_db *db, int64_t org, uint8_t uid[16]);
+/* The app camera of a store name in organization s; 0 if none. */
+int64_t vg_cam_in_scope(const vg_scope *s, const char *name);
 
 /* playback.c: one "bytes=" range of a resource of `size` bytes (RFC 9110
  * §14.1.2). h NULL: 1 (whole resource). 0 with off and len set; VG_EINVAL for a
