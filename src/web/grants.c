@@ -717,14 +717,15 @@ static enum MHD_Result h_my_recordings(vg_web *w, vg_req *r, json_t *b, struct M
     vg_scope s;
     int64_t cam;
     char *text = NULL, name[64];
-    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
-    if (query_i64(c, "camera", &cam)) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_camera");
+    /* Whose grant first: someone else's is 404 whatever else is wrong. */
     unsigned st = my_grant(w, r, &g, &s, "recordings");
     if (st) return grant_refusal(c, st);
+    if (query_i64(c, "camera", &cam)) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_camera");
     if (!grant_has_camera(&s, r->id, cam)) {
         deny(&s, r, "recordings", "camera", 0, cam);
         return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_grant");
     }
+    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
     vg_stmt *q;
     int builtin = 0;
     if (vg_scope_prep(&s, &q, "SELECT builtin FROM cameras WHERE org_id = ?1 AND id = ?2", "i", cam))
@@ -788,10 +789,10 @@ static enum MHD_Result h_my_segment(vg_web *w, vg_req *r, json_t *b, struct MHD_
     int64_t seg, cam;
     char name[64], kb[128], *text = NULL;
     uint8_t sealed[SEALED_LEN];
-    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
-    if (query_i64(c, "segment", &seg)) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_segment");
     unsigned st = my_grant(w, r, &g, &s, "segment");
     if (st) return grant_refusal(c, st);
+    if (query_i64(c, "segment", &seg)) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_segment");
+    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
     int rc = my_segment(w, r, &s, &g, seg, "segment", name, sealed, &cam);
     if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_grant");
     if (rc || vg_store_segment_json(w->data_dir, seg, name, &text)) return vg_reply_error(c, 500, "internal");
@@ -816,10 +817,10 @@ static enum MHD_Result h_my_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
     uint8_t sealed[SEALED_LEN];
     int fd = -1;
     uint64_t size = 0;
-    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
-    if (query_i64(c, "segment", &seg)) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_segment");
     unsigned st = my_grant(w, r, &g, &s, "segment.data");
     if (st) return grant_refusal(c, st);
+    if (query_i64(c, "segment", &seg)) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_segment");
+    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
     int rc = my_segment(w, r, &s, &g, seg, "segment.data", name, sealed, &cam);
     if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_grant");
     if (rc || vg_store_segment_open(w->data_dir, seg, name, &fd, &size)) return vg_reply_error(c, 500, "internal");

@@ -25,6 +25,9 @@ import subprocess
 
 import pytest
 
+import time
+
+from grants_util import issue, now90k, set_sign_key, statement
 from vigil_web import (VIGIL, Member, Server, b64, create_org, create_support, invite_member, login,
                        operator_setup)
 
@@ -34,8 +37,14 @@ from vigil_web import (VIGIL, Member, Server, b64, create_org, create_support, i
 # be "A" here, with the routes the grant opens in ALLOWED.
 IDENTITIES = {
     "a_owner": "A", "a_admin": "A", "a_viewer": "A", "b_owner": "B",
-    "operator": "P", "support": "P", "anon": None,
+    "operator": "P", "support": "P", "support_granted": "P", "anon": None,
 }
+# What a platform identity may see of a tenant because that tenant granted it:
+# the granted camera's name (in its grant list), and nothing else of A.
+GRANTED_MARKERS = {"support_granted": {"a-cam-secret-1"}}
+# Identities whose `{id}` routes have an owning organization: a grant of
+# organization A is "theirs" for the support account it was granted to.
+ID_HOME = {"support_granted": "A"}
 
 # What each identity passes: route classes (min_role as `vigil api-routes`
 # prints it) and/or single routes as "METHOD /path".
@@ -46,6 +55,7 @@ ALLOWED = {
     "b_owner": {"public", "session", "viewer", "admin", "owner"},
     "operator": {"public", "session", "operator"},
     "support": {"public", "session", "support"},
+    "support_granted": {"public", "session", "support"},
     "anon": {"public"},
 }
 
@@ -63,7 +73,8 @@ QUERIES = {
     "GET /api/login/params": "?email=nobody@example.com",
 }
 # Calls that destroy their target get a fresh one each time they may succeed.
-DESTRUCTIVE = {"DELETE /api/members/{id}", "DELETE /api/cameras/{id}", "DELETE /api/platform/members/{id}"}
+DESTRUCTIVE = {"DELETE /api/members/{id}", "DELETE /api/cameras/{id}", "DELETE /api/platform/members/{id}",
+               "DELETE /api/grants/{id}"}
 # Walked last: it ends the caller's session.
 LAST = {"POST /api/logout"}
 
@@ -84,7 +95,8 @@ def allowed(ident, r):
 
 def id_kind(path):
     for prefix, kind in (("/api/members/", "member"), ("/api/cameras/", "camera"), ("/api/segments/", "segment"),
-                         ("/api/platform/orgs/", "org"), ("/api/platform/members/", "pmember")):
+                         ("/api/platform/orgs/", "org"), ("/api/platform/members/", "pmember"),
+                         ("/api/grants/", "grant"), ("/api/support/grants/", "grant")):
         if path.startswith(prefix):
             return kind
     return "other"
@@ -136,15 +148,43 @@ class World:
         # A member of B that A's callers will try to remove.
         _, self.b_victim = invite_member(srv, self.b_c, "victim@b-corp.example", "viewer")
         self.private["B"].add("victim@b-corp.example")
+        # A second support account holds a grant of A's owner on camera A1; B's
+        # owner grants a third one (not walked) camera B1, so B has a grant id too.
+        self.gsup_c, self.gsup = create_support(srv, self.op_c, "granted@vendor.example")
+        self.bsup_c, self.bsup = create_support(srv, self.op_c, "b-grantee@vendor.example")
+        self.sign = {}
+        self.grants = {"A": [self.grant("A", self.gsup_c, self.gsup)], "B": [self.grant("B", self.bsup_c, self.bsup)]}
         # One entry per row of IDENTITIES: the signed-in client and its Member (None: nobody).
         self.clients = {"a_owner": self.a_c, "a_admin": self.adm_c, "a_viewer": self.vw_c, "b_owner": self.b_c,
-                        "operator": self.op_c, "support": self.sup_c, "anon": srv.client()}
+                        "operator": self.op_c, "support": self.sup_c, "support_granted": self.gsup_c,
+                        "anon": srv.client()}
         self.members = {"a_owner": self.a_owner, "a_admin": self.a_admin, "a_viewer": self.a_viewer,
-                        "b_owner": self.b_owner, "operator": self.op, "support": self.sup, "anon": None}
+                        "b_owner": self.b_owner, "operator": self.op, "support": self.sup,
+                        "support_granted": self.gsup, "anon": None}
         self.owner_of = {"A": self.a_c, "B": self.b_c}
         self.org_id = {"A": self.org_a, "B": self.org_b}
         self.pmember = self.pmember_id(self.sup.email)
         self.n_victims = 0
+
+    def grant(self, org, grantee_c, grantee):
+        """org's owner grants `grantee` its first camera for an hour (a signed
+        statement, as the owner's browser makes it; docs/design/grants.md)."""
+        c = self.owner_of_org(org)
+        if org not in self.sign:
+            sk, st, js = set_sign_key(c)
+            assert st == 200, (st, js)
+            self.sign[org] = sk
+        st, me = c.call("GET", "/api/me")
+        st, gme = grantee_c.call("GET", "/api/me")
+        t = now90k()
+        stmt = statement(me["org"]["uid"], gme["id"], grantee.pk, ["cam-%d" % self.cams[org][0]], t - 3600 * 90000,
+                         t, int(time.time()) + 3600)
+        st, js = issue(c, self.sign[org], stmt)
+        assert st == 201, (st, js)
+        return js["id"]
+
+    def owner_of_org(self, org):
+        return self.a_c if org == "A" else self.b_c
 
     def pmember_id(self, email):
         st, pm = self.op_c.call("GET", "/api/platform/members")
@@ -160,6 +200,9 @@ class World:
         if kind == "pmember":
             _, m = create_support(self.srv, self.op_c, "gone%d@vendor.example" % self.n_victims)
             return self.pmember_id(m.email)
+        if kind == "grant":
+            gc, gm = create_support(self.srv, self.op_c, "gone%d@vendor.example" % self.n_victims)
+            return self.grant(org, gc, gm)
         st, js = c.call("POST", "/api/cameras", {"name": "gone-%d" % self.n_victims, "url": "rtsp://10.8.8.8/x"})
         assert st == 201
         return js["id"]
@@ -174,6 +217,8 @@ class World:
             return [self.org_id[org]]
         if kind == "pmember":
             return [self.pmember]
+        if kind == "grant":
+            return list(self.grants[org])
         return [self.cams[org][0]]   # segments (none under `vigil serve`) and routes added later
 
 
@@ -229,7 +274,8 @@ def leaks(world, ident, js, raw):
     """Private markers of organizations other than the caller's found in a response."""
     mine = IDENTITIES[ident]
     text = raw if isinstance(raw, str) else json.dumps(js)
-    return sorted(m for org, ms in world.private.items() if org != mine for m in ms if m in text)
+    ok = GRANTED_MARKERS.get(ident, set())
+    return sorted(m for org, ms in world.private.items() if org != mine for m in ms if m in text and m not in ok)
 
 
 def test_walk_every_route(srv, world):
@@ -250,8 +296,8 @@ def test_walk_every_route(srv, world):
                     for i in world.ids(kind or "camera", org):
                         targets.append((i, org, i if (kind or "camera") == "camera" else None))
             for id_, org, cam in targets:
-                own = org == home
-                if k in DESTRUCTIVE and ok and own and kind in ("member", "camera", "pmember"):
+                own = org == ID_HOME.get(ident, home)
+                if k in DESTRUCTIVE and ok and own and kind in ("member", "camera", "pmember", "grant"):
                     id_ = world.fresh(kind, org)
                     cam = id_ if kind == "camera" else cam
                 st, js = call(world, ident, r, id_ if kind else None, cam)
@@ -268,7 +314,7 @@ def test_walk_every_route(srv, world):
                 # footage routes under `vigil serve`, which has no recorder; with one they
                 # answer 404, tests/web/test_tenancy_recorder.py.) A 400 here means the
                 # route checks its body before the id: give it a body in BODIES.
-                if (kind or cam) and not own and IDENTITIES[ident] in ("A", "B") and not (
+                if (kind or cam) and not own and ID_HOME.get(ident, IDENTITIES[ident]) in ("A", "B") and not (
                         st in (401, 403, 404) or (st == 503 and (js or {}).get("error") == "no_recorder")):
                     failures.append("another organization's id not refused with 401/403/404: " + where)
                 found = leaks(world, ident, js, None)
@@ -309,6 +355,28 @@ def test_other_org_untouched(srv, world):
     assert all(a.endswith("@b-corp.example") or a == "platform:" + world.op.email for a in actors), actors
     st, me = world.a_c.call("GET", "/api/me")
     assert st == 200 and me["org"]["id"] == world.org_a
+
+
+def test_support_sees_only_its_grant(srv, world):
+    """The granted support account lists exactly its grant (camera A1 of A);
+    the one without a grant lists nothing; neither reaches the other's or B's
+    grant, and tenant routes stay closed to both."""
+    st, js = world.gsup_c.call("GET", "/api/support/grants")
+    assert st == 200 and [g["id"] for g in js["grants"]] == world.grants["A"], js
+    assert [c["name"] for c in js["grants"][0]["cameras"]] == ["a-cam-secret-1"], js
+    st, js = world.sup_c.call("GET", "/api/support/grants")
+    assert st == 200 and js["grants"] == [], js
+    for c in (world.sup_c, world.gsup_c):
+        for gid in world.grants["B"] + ([] if c is world.gsup_c else world.grants["A"]):
+            st, js = c.call("GET", "/api/support/grants/%d/recordings?camera=%d" % (gid, world.cams["A"][0]))
+            assert st == 404, (gid, st, js)
+        for path in ("/api/cameras", "/api/members", "/api/audit", "/api/cameras/%d/key" % world.cams["A"][0]):
+            st, js = c.call("GET", path)
+            assert st == 403, (path, st, js)
+    # Outside the grant: A's other camera.
+    st, js = world.gsup_c.call("GET", "/api/support/grants/%d/recordings?camera=%d"
+                               % (world.grants["A"][0], world.cams["A"][1]))
+    assert st == 403 and js.get("error") == "outside_grant", (st, js)
 
 
 def test_operator_sees_no_tenant_data(srv, world):
