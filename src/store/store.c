@@ -30,11 +30,17 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_DELETES_PER_ROUND 64
 #define TOUCH_MS 5000
+/* Room kept for the index on a full disk (see reserve_release). A delete
+ * transaction touches a few pages (4 KiB WAL frames each); 256 KiB covers
+ * many rounds of them and of the ops a second of recording queues. */
+#define RESERVE_BYTES (256 * 1024)
+#define RESERVE_NAME "index.reserve"
 
 int vg__cam_dir(const char *dir, int64_t camera_id, char *out, size_t outsz)
 {
@@ -247,6 +253,9 @@ static void sync_close_done(vg_store *st)
 }
 
 static void retention(vg_store *st, int emergency, const vg_cam *cams, size_t ncams);
+static void reserve_make(vg_store *st);
+static int disk_low(const vg_store *st);
+static void reserve_release(vg_store *st);
 
 static void sync_round(vg_store *st)
 {
@@ -270,12 +279,20 @@ static void sync_round(vg_store *st)
     }
     pthread_mutex_unlock(&st->mu);
 
+    if (emergency)
+        reserve_release(st);   /* before the commit: it needs the room too */
     uint64_t now = vg_mono_ms();
     int touch = now - st->last_touch_ms >= TOUCH_MS;
     sync_note_ops(st, ops, n);
     sync_fsync_all(st);
     pthread_mutex_lock(&st->dbmu);
     int rc = sync_commit(st, ops, n, cams, ncams, touch);
+    if (rc != 0 && st->reserve && disk_low(st)) {
+        /* The index met the full disk before any writer did: same remedy. */
+        reserve_release(st);
+        emergency = 1;
+        rc = sync_commit(st, ops, n, cams, ncams, touch);
+    }
     pthread_mutex_unlock(&st->dbmu);
     if (rc == 0) {
         free(ops);
@@ -293,6 +310,8 @@ static void sync_round(vg_store *st)
     pthread_mutex_lock(&st->dbmu);
     retention(st, emergency, cams, ncams);
     pthread_mutex_unlock(&st->dbmu);
+    if (!st->reserve && !emergency)
+        reserve_make(st);
     free(cams);
     pthread_mutex_lock(&st->mu);
     st->rounds_done++;
@@ -379,10 +398,74 @@ static void retain(vg_store *st, int64_t camera, int64_t secs, uint64_t bytes)
     }
 }
 
+/* The index lives on the disk the footage fills. On a full disk every index
+ * write (even marking a segment garbage before deleting it) needs a WAL page
+ * the disk no longer has, so retention could never free anything and
+ * recording would stay stopped. The store therefore keeps a reserve file
+ * ("ballast"): released when a writer hits ENOSPC, so the index can commit
+ * and retention can delete; made again once the disk has room for it several
+ * times over. Sync thread only (and open). */
+static void reserve_path(const vg_store *st, char *out, size_t n)
+{
+    snprintf(out, n, "%s/" RESERVE_NAME, st->dir);
+}
+
+/* Whether the disk is short of the margin a full disk is cleared to: twice
+ * the reserve, or 2% of the file system, whichever is more (at most 64 MiB). */
+static int disk_low(const vg_store *st)
+{
+    struct statvfs fs;
+    if (statvfs(st->dir, &fs) != 0)
+        return 0;
+    uint64_t total = (uint64_t)fs.f_blocks * fs.f_frsize, avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    uint64_t want = total / 50 > 2 * (uint64_t)RESERVE_BYTES ? total / 50 : 2 * (uint64_t)RESERVE_BYTES;
+    if (want > 64u << 20)
+        want = 64u << 20;
+    return avail < want;
+}
+
+static void reserve_make(vg_store *st)
+{
+    char path[4096];
+    struct statvfs fs;
+    if (statvfs(st->dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < 4 * (uint64_t)RESERVE_BYTES)
+        return;   /* not yet: the writers need the room more */
+    reserve_path(st, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    int rc = posix_fallocate(fd, 0, RESERVE_BYTES);
+    close(fd);
+    if (rc != 0) {
+        unlink(path);   /* half a reserve would only mislead */
+        return;
+    }
+    st->reserve = 1;
+}
+
+static void reserve_release(vg_store *st)
+{
+    char path[4096];
+    reserve_path(st, path, sizeof path);
+    if (unlink(path) == 0 || errno == ENOENT) {
+        if (st->reserve)
+            vg_warn("store", "disk full: released the index's reserve (%d KiB) to make room", RESERVE_BYTES / 1024);
+        st->reserve = 0;
+    }
+}
+
 static void retention(vg_store *st, int emergency, const vg_cam *cams, size_t ncams)
 {
-    if (emergency && delete_oldest(st, 0, INT64_MIN, INT64_MIN, 1) == 0)
-        vg_warn("store", "disk full and no closed segment left to delete");
+    /* On a full disk, free a margin, not just one segment: the writers of
+     * every camera refill a single segment's room within the round. */
+    for (int i = 0; emergency && i < MAX_DELETES_PER_ROUND; i++) {
+        if (delete_oldest(st, 0, INT64_MIN, INT64_MIN, 1) == 0) {
+            vg_warn("store", "disk full and no closed segment left to delete");
+            break;
+        }
+        if (!disk_low(st))
+            break;
+    }
     retain(st, 0, st->o.retain_seconds, st->o.retain_bytes);
     for (size_t i = 0; i < ncams; i++)
         retain(st, cams[i].id, cams[i].retain_seconds, cams[i].retain_bytes);
@@ -532,6 +615,7 @@ static int store_start(vg_store *st)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&st->cv, &ca);
     pthread_condattr_destroy(&ca);
+    reserve_make(st);
     if (pthread_create(&st->thread, NULL, sync_main, st) != 0)
         return VG_EIO;
     st->have_thread = 1;

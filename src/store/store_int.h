@@ -167,6 +167,7 @@ struct vg_store {
     size_t ngrants;
     int stop;
     int emergency;            /* a writer hit ENOSPC: free space now */
+    int reserve;              /* the index's reserve file exists (store.c; sync thread) */
     int kick;                 /* run a round now (vg__store_flush) */
     uint64_t rounds_started, rounds_done;
     pthread_cond_t donecv;    /* signalled after each round */

@@ -153,7 +153,7 @@ def test_no_plaintext_at_rest(vigil, camera):
         problems.append("vigil stderr contains the camera password")
     # Segment files: everything but the index, the log and key material.
     seg = b"".join(d for n, d in files.items()
-                   if not re.search(r"\.(db|db-wal|db-shm|log|pub|key|json|conf)$|sqlite", n))
+                   if not re.search(r"\.(db|db-wal|db-shm|log|pub|key|json|conf|reserve)$|sqlite", n))
     assert len(seg) >= 1024 * 1024, "only %d bytes of segment data" % len(seg)
     problems += nomedia.check_entropy(seg, "segment data")
     wins = nomedia.keyframe_windows("h264")
