@@ -7,13 +7,11 @@
 //      WARMUP (s, default 5), MODES (default "vigil,baseline"), AUDIO=1 (camera with AAC),
 //      UI_DIR (serve another ui/ tree, e.g. an older player), OUT (JSON results file), CHECK=1 (also exercise the grid and the sound control).
 // Prints one JSON line per mode: RESULT {...}.
-import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { b32decode, freePort, nextCode } from '../../tests/web/browser_util.mjs';
+import { launchChromium, newPage, setupOwner, sleep, startVigil } from '../../tests/web/browser_util.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -23,7 +21,6 @@ const WARMUP = Number(process.env.WARMUP || 5);
 const MODES = (process.env.MODES || 'vigil,baseline').split(',').filter(Boolean);
 const CHECK = process.env.CHECK === '1';   // also check the sound control (tests/web/test_latency_probe.py)
 const PROBE = readFileSync(path.join(HERE, 'probe.js'), 'utf8');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
 
 // Starts a child and resolves with its output once `ready` matches it.
@@ -77,27 +74,12 @@ async function soundOn(page, sel) {
 
 // vigil: setup an organization in the browser, add the camera, make its key, open #/live/ID.
 async function vigilMode(browser, rtsp) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-lat-'));
-  const port = await freePort();
+  const vigil = await startVigil(['run'], { prefix: 'vigil-lat-', bin: VIGIL, ui: process.env.UI_DIR || path.join(ROOT, 'ui') });
+  children.push(vigil.proc);
   try {
-    const [proc, m] = await start(VIGIL, ['run', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--ui', process.env.UI_DIR || path.join(ROOT, 'ui')],
-                                  /(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})[\s\S]*listening on|listening on[\s\S]*(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
-    const link = m[1] || m[2];
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 } });
-    const page = await ctx.newPage();
+    const { ctx, page } = await newPage(browser, { viewport: { width: 1280, height: 860 }, consoleErrors: false });
     page.on('pageerror', (e) => console.error('pageerror:', String(e)));
-    await page.goto(link);
-    await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-    const pw = 'correct staple horse battery lantern';
-    await page.fill('#f-org', 'Latency Lab');
-    await page.fill('#f-email', 'owner@example.com');
-    await page.fill('#f-password', pw);
-    await page.fill('#f-password2', pw);
-    const secret = b32decode(await page.textContent('#totp-secret'));
-    await page.fill('#f-totp', nextCode(secret));
-    await page.check('#f-recovery-saved');
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 30000 });
+    await setupOwner(page, vigil.link, { org: 'Latency Lab', timeout: 30000 });
     const camId = await page.evaluate(async (url) => {
       const r = await fetch('/api/cameras', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
                                                body: JSON.stringify({ name: 'Time code', url }) });
@@ -131,21 +113,17 @@ async function vigilMode(browser, rtsp) {
       r.checks = { grid, single };
     }
     await ctx.close();
-    proc.kill('SIGTERM');
-    await proc.closed;
     // Under the sanitizers (VIGIL_BIN=build/asan/vigil) a report fails the run.
-    if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(proc.text) || proc.exitCode !== 0)
-      throw new Error(`vigil exited ${proc.exitCode}:\n${proc.text.slice(-6000)}`);
+    if (!await vigil.stop()) throw new Error(`vigil exited ${vigil.proc.exitCode} or reported an error (above)`);
     return results;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await vigil.stop();   // after a failure: stopped, its directory removed
   }
 }
 
 async function baselineMode(browser, rtsp) {
   const [proc, m] = await start('/usr/bin/python3', [path.join(HERE, 'mseserve.py'), '--rtsp', rtsp], /READY port=(\d+)/);
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await ctx.newPage();
+  const { ctx, page } = await newPage(browser, { ignoreHTTPSErrors: false, viewport: { width: 1280, height: 860 }, consoleErrors: false });
   await page.goto(`http://127.0.0.1:${m[1]}/`);
   const r = await measure(page, '#v', 'baseline ffmpeg->fMP4->MSE');
   await ctx.close();
@@ -155,11 +133,7 @@ async function baselineMode(browser, rtsp) {
 }
 
 let code = 0;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 try {
   const camArgs = [path.join(HERE, 'tccam.py'), '--max-seconds', '900'];
   if (process.env.AUDIO === '1') camArgs.push('--audio');

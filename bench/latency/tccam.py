@@ -17,7 +17,6 @@ Prints "READY port=P" once listening; exits on SIGTERM/SIGINT or after --max-sec
 """
 import argparse
 import os
-import signal
 import sys
 import threading
 import time
@@ -27,7 +26,10 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "integration"))
+from camera import rtsp_server, serve  # noqa: E402
 
 CELL, COLS, ROWS = 32, 16, 4
 CODE_X, CODE_Y = 64, 64
@@ -154,24 +156,11 @@ def main(argv):
     ap.add_argument("--max-seconds", type=float, default=600)
     args = ap.parse_args(argv)
     Gst.init(None)
-    server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
-    server.set_service(str(args.port))
+    server = rtsp_server(args.port)
     factory = Factory(args)
     factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)  # TCP (interleaved): no UDP loss or reordering in the numbers
     server.get_mount_points().add_factory(args.path, factory)
-    if server.attach(None) == 0:
-        print("ERROR cannot listen", flush=True)
-        return 2
-    loop = GLib.MainLoop()
-    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGTERM, loop.quit)
-    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGINT, loop.quit)
-    GLib.timeout_add(int(args.max_seconds * 1000), loop.quit)
-    GLib.timeout_add(2000, lambda: server.get_session_pool().cleanup() or True)
-    print("READY port=%d" % server.get_bound_port(), flush=True)
-    loop.run()
-    sys.stdout.flush()
-    os._exit(0)
+    return serve(server, args.port, args.max_seconds)
 
 
 if __name__ == "__main__":

@@ -362,6 +362,43 @@ def make_auth(args, factory):
     return auth
 
 
+def rtsp_server(port):
+    """An RTSP server on 127.0.0.1:port (0: any free port)."""
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(port))
+    return server
+
+
+def serve(server, port, max_seconds):
+    """Attaches the server, prints "READY port=N" and serves until SIGTERM, SIGINT or
+    max_seconds; then ends the process (2 if it cannot listen)."""
+    if server.attach(None) == 0:
+        print("ERROR cannot listen on 127.0.0.1:%d" % port, flush=True)
+        return 2
+
+    loop = GLib.MainLoop()
+
+    def stop(*_a):
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    def session_cleanup():
+        # Expired sessions (client vanished without TEARDOWN) are only dropped when asked.
+        server.get_session_pool().cleanup()
+        return GLib.SOURCE_CONTINUE
+
+    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGTERM, stop)
+    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGINT, stop)
+    GLib.timeout_add(int(max_seconds * 1000), stop)
+    GLib.timeout_add(2000, session_cleanup)
+    print("READY port=%d" % server.get_bound_port(), flush=True)
+    loop.run()
+    # Streaming threads may be mid-sleep; do not wait for them.
+    sys.stdout.flush()
+    os._exit(0)
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clip", required=True)
@@ -393,9 +430,7 @@ def main(argv):
         num, den = int(round(args.fps * 1000)), 1000  # caps keep the clip's rate: informative only
     cam = Camera(args, aus, num, den, caps)
 
-    server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
-    server.set_service(str(args.port))
+    server = rtsp_server(args.port)
     factory = Factory(cam)
     # Without an address pool the server binds its UDP ports to the wildcard address;
     # the pool keeps them on loopback.
@@ -407,30 +442,7 @@ def main(argv):
     if auth is not None:
         server.set_auth(auth)
     server.get_mount_points().add_factory(args.path, factory)
-    if server.attach(None) == 0:
-        print("ERROR cannot listen on 127.0.0.1:%d" % args.port, flush=True)
-        return 2
-
-    loop = GLib.MainLoop()
-
-    def stop(*_a):
-        loop.quit()
-        return GLib.SOURCE_REMOVE
-
-    def session_cleanup():
-        # Expired sessions (client vanished without TEARDOWN) are only dropped when asked.
-        server.get_session_pool().cleanup()
-        return GLib.SOURCE_CONTINUE
-
-    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGTERM, stop)
-    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGINT, stop)
-    GLib.timeout_add(int(args.max_seconds * 1000), stop)
-    GLib.timeout_add(2000, session_cleanup)
-    print("READY port=%d" % server.get_bound_port(), flush=True)
-    loop.run()
-    # Streaming threads may be mid-sleep; do not wait for them.
-    sys.stdout.flush()
-    os._exit(0)
+    return serve(server, args.port, args.max_seconds)
 
 
 if __name__ == "__main__":

@@ -3,58 +3,21 @@
 // -> sign in with TOTP -> invite a viewer -> viewer joins -> audit.
 // Screenshots go to tests/artifacts/. Run: node tests/web/browser.test.mjs
 // (VIGIL_BIN overrides build/asan/vigil; CHROMIUM overrides /usr/bin/chromium).
-import { chromium } from 'playwright-core';
-import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ART, check, dumpPages, launchChromium, newPage, nextCode, setupOwner, startVigil } from './browser_util.mjs';
 import path from 'node:path';
 
-
-
-const dir = mkdtempSync(path.join(tmpdir(), 'vigil-browser-'));
-const port = await freePort();
-const proc = spawn(VIGIL, ['serve', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
-                   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-const closed = new Promise((r) => proc.on('close', r));
-let errText = '';
-proc.stderr.on('data', (d) => { errText += d; });
-proc.stdout.on('data', (d) => { errText += d; });
-const link = await new Promise((res, rej) => {
-  const t = setInterval(() => {
-    const m = errText.match(/(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
-    if (m && errText.includes('listening on')) { clearInterval(t); res(m[1]); }
-  }, 50);
-  setTimeout(() => rej(new Error('no setup link: ' + errText)), 20000);
-});
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const vigil = await startVigil(['serve'], { prefix: 'vigil-browser-' });
+const browser = await launchChromium();
 let failed = false;
 try {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 800 } });
-  const page = await ctx.newPage();
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const { page, errors: consoleErrors } = await newPage(browser, { viewport: { width: 1200, height: 800 } });
 
   // 1. Setup
-  await page.goto(link);
-  await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-  const pw = 'correct staple horse battery lantern';
-  await page.fill('#f-org', 'Acme Security');
-  await page.fill('#f-email', 'owner@example.com');
-  await page.fill('#f-password', pw);
-  await page.fill('#f-password2', pw);
-  const secret = b32decode(await page.textContent('#totp-secret'));
-  await page.fill('#f-totp', nextCode(secret));
-  check(/^vigil-recovery-v1 [A-Za-z0-9_-]{43}$/.test(await page.textContent('#recovery-key')), 'recovery key shown at setup');
-  await page.check('#f-recovery-saved');
-  await page.screenshot({ path: path.join(ART, '01-setup.png'), fullPage: true });
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  const owner = await setupOwner(page, vigil.link, { beforeSubmit: async () => {
+    check(/^vigil-recovery-v1 [A-Za-z0-9_-]{43}$/.test(await page.textContent('#recovery-key')), 'recovery key shown at setup');
+    await page.screenshot({ path: path.join(ART, '01-setup.png'), fullPage: true });
+  } });
+  const pw = owner.password, secret = owner.secret;
   check(true, 'setup creates the organization and opens Cameras');
 
   // 2. Add a site and a camera
@@ -101,8 +64,7 @@ try {
   await page.screenshot({ path: path.join(ART, '05-audit.png'), fullPage: true });
 
   // 6. The viewer joins in another browser profile
-  const vctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 420, height: 860 } });
-  const vp = await vctx.newPage();
+  const { page: vp } = await newPage(browser, { viewport: { width: 420, height: 860 }, consoleErrors: false });
   await vp.goto(invite);
   await vp.getByRole('heading', { name: 'Join Acme Security' }).waitFor();
   await vp.fill('#f-password', 'password');
@@ -128,19 +90,10 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
-  for (const c of browser.contexts()) for (const [i, p] of c.pages().entries()) {
-    await p.screenshot({ path: path.join(ART, `failure-${i}.png`), fullPage: true }).catch(() => {});
-    console.error('page', p.url(), (await p.textContent('main').catch(() => '')).slice(0, 500));
-  }
-  console.error(errText.slice(-3000));
+  await dumpPages(browser, 'failure-', { chars: 500 });
+  console.error(vigil.output().slice(-3000));
 } finally {
   await browser.close();
-  proc.kill('SIGTERM');
-  await closed;   // 'close': exited and its stderr (where leaks are reported) fully read
-  // Leaks are reported at exit (LeakSanitizer), with a non-zero exit code.
-  if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(errText)) {
-    failed = true; console.error('sanitizer report in the server output:\n' + errText);
-  } else if (proc.exitCode !== 0) { failed = true; console.error(`vigil exited ${proc.exitCode} (${proc.signalCode}):\n` + errText.slice(-4000)); }
-  rmSync(dir, { recursive: true, force: true });
+  if (!await vigil.stop()) failed = true;
 }
 process.exit(failed ? 1 : 0);

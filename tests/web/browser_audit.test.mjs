@@ -4,29 +4,12 @@
 // the consistency proof holds), then truncates and later edits the log in
 // app.db with sqlite3 between visits: a warning appears, stays on every page
 // until acknowledged. Run: node tests/web/browser_audit.test.mjs
-import { chromium } from 'playwright-core';
-import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ART, check, dumpPages, launchChromium, newPage, setupOwner, signIn, startVigil } from './browser_util.mjs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'vigil-baudit-'));
-const db = path.join(dir, 'data', 'app.db');
-const port = await freePort();
-const proc = spawn(VIGIL, ['serve', '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
-                   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-const closed = new Promise((r) => proc.on('close', r));
-let errText = '';
-proc.stderr.on('data', (d) => { errText += d; });
-proc.stdout.on('data', (d) => { errText += d; });
-const link = await new Promise((res, rej) => {
-  const t = setInterval(() => {
-    const m = errText.match(/(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
-    if (m && errText.includes('listening on')) { clearInterval(t); res(m[1]); }
-  }, 50);
-  setTimeout(() => rej(new Error('no setup link: ' + errText)), 20000);
-});
+const vigil = await startVigil(['serve'], { prefix: 'vigil-baudit-' });
+const db = path.join(vigil.data, 'app.db');
 
 // Changes the log behind the server's back, as someone with the database would.
 function sql(text) {
@@ -34,29 +17,11 @@ function sql(text) {
   if (r.status !== 0) throw new Error('sqlite: ' + r.stderr);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 let failed = false;
 try {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 800 } });
-  const page = await ctx.newPage();
-  const consoleErrors = [];
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
-
-  await page.goto(link);
-  await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-  const pw = 'correct staple horse battery lantern';
-  await page.fill('#f-org', 'Acme Security');
-  await page.fill('#f-email', 'owner@example.com');
-  await page.fill('#f-password', pw);
-  await page.fill('#f-password2', pw);
-  const secret = b32decode(await page.textContent('#totp-secret'));
-  await page.fill('#f-totp', nextCode(secret));
-  await page.check('#f-recovery-saved');
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  const { page, errors: consoleErrors } = await newPage(browser, { viewport: { width: 1200, height: 800 }, consoleErrors: false });
+  const owner = await setupOwner(page, vigil.link);
 
   const addSites = (n) => page.evaluate(async (n) => {
     for (let i = 0; i < n; i++) {
@@ -114,11 +79,7 @@ try {
   await page.click('#logout');
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   sql(`DELETE FROM audit WHERE seq > ${keptSize - 3};`);
-  await page.fill('input[name=email]', 'owner@example.com');
-  await page.fill('input[name=password]', pw);
-  await page.fill('input[name=totp]', nextCode(secret));
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  await signIn(page, owner);
   await page.locator('#audit-warning').waitFor();
   check(/went back/.test(await page.textContent('#audit-warning')), 'truncation seen at sign-in, without opening the audit page');
 
@@ -142,26 +103,18 @@ try {
   check(true, 'mark all read clears the badge');
 
   // 6. A fresh browser (no kept head) sees no warning: detection needs a witness.
-  const p2 = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
-  await p2.goto(`https://127.0.0.1:${port}/`);
+  const { page: p2 } = await newPage(browser, { consoleErrors: false });
+  await p2.goto(`${vigil.origin}/`);
   await p2.getByRole('heading', { name: 'Sign in' }).waitFor();
   check(await p2.locator('#audit-warning').count() === 0, 'another browser without a record shows nothing');
   check(consoleErrors.length === 0, 'no page errors: ' + consoleErrors.join(' | '));
 } catch (e) {
   failed = true;
   console.error(e);
-  for (const c of browser.contexts()) for (const [i, p] of c.pages().entries()) {
-    await p.screenshot({ path: path.join(ART, `failure-audit-${i}.png`), fullPage: true }).catch(() => {});
-    console.error('page', p.url(), (await p.textContent('body').catch(() => '')).slice(0, 800));
-  }
-  console.error(errText.slice(-3000));
+  await dumpPages(browser, 'failure-audit-', { text: 'body', chars: 800 });
+  console.error(vigil.output().slice(-3000));
 } finally {
   await browser.close();
-  proc.kill('SIGTERM');
-  await closed;
-  if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(errText)) {
-    failed = true; console.error('sanitizer report in the server output:\n' + errText);
-  } else if (proc.exitCode !== 0) { failed = true; console.error(`vigil exited ${proc.exitCode} (${proc.signalCode}):\n` + errText.slice(-4000)); }
-  rmSync(dir, { recursive: true, force: true });
+  if (!await vigil.stop()) failed = true;
 }
 process.exit(failed ? 1 : 0);

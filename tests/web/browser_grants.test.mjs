@@ -9,13 +9,11 @@
 //      downloads an MP4 (SHARE_PATH, ffprobed by the wrapper)
 //   -> the support account signs in, plays and downloads granted footage
 //      (GRANT_PATH) -> the owner revokes -> the support account is refused.
-import { chromium } from 'playwright-core';
-import { ART, check, totp } from './browser_util.mjs';
+import { ART, check, launchChromium, newPage as openPage, sleep, totp } from './browser_util.mjs';
 import path from 'node:path';
 
 const E = process.env;
 const ORIGIN = E.ORIGIN;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // The server refuses a TOTP step an account already used (per account): the
 // wrapper passes the last step each account used when it was created.
 const lastStep = new Map([[E.OWNER_TOTP, Number(E.OWNER_STEP || 0)], [E.SUPPORT_TOTP, Number(E.SUPPORT_STEP || 0)]]);
@@ -37,20 +35,14 @@ async function signIn(page, email, secretHex, heading) {
   await page.getByRole('heading', { name: heading }).waitFor({ timeout: 30000 });
 }
 
-const browser = await chromium.launch({
-  executablePath: E.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 let failed = false;
 const pages = [];
 try {
   const errors = [];
   const newPage = async () => {
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    const p = await ctx.newPage();
-    p.on('pageerror', (e) => errors.push(String(e)));
-    p.on('dialog', (d) => d.accept());
+    const { page: p } = await openPage(browser, { viewport: { width: 1280, height: 900 }, acceptDownloads: true,
+                                                  consoleErrors: false, acceptDialogs: true, errors });
     pages.push(p);
     return p;
   };

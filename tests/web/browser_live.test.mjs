@@ -7,70 +7,23 @@
 // Every frame shown was decrypted by the browser from what the C recorder
 // sealed: this is the cross-check of the envelope format between C and JS.
 // Run: node tests/web/browser_live.test.mjs   (VIGIL_BIN, CHROMIUM, EXPORT_PATH)
-import { chromium } from 'playwright-core';
-import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ART, check, dumpPages, launchChromium, newPage, setupOwner, signOutIn, sleep, startVigil } from './browser_util.mjs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 
 const EXPORT_PATH = process.env.EXPORT_PATH || path.join(ART, 'live-export.mp4');
 
-// ---- helpers shared in spirit with browser.test.mjs ----
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const frames = (page, sel) => page.$eval(sel, (v) => v.getVideoPlaybackQuality().totalVideoFrames);
 
-const dir = mkdtempSync(path.join(tmpdir(), 'vigil-live-'));
-const port = await freePort();
-const proc = spawn(VIGIL, ['run', '--data', path.join(dir, 'data'), '--demo', '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
-                   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-const closed = new Promise((r) => proc.on('close', r));
-let errText = '';
-proc.stderr.on('data', (d) => { errText += d; });
-proc.stdout.on('data', (d) => { errText += d; });
-const link = await new Promise((res, rej) => {
-  const t = setInterval(() => {
-    const m = errText.match(/(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
-    if (m && errText.includes('listening on')) { clearInterval(t); res(m[1]); }
-  }, 50);
-  proc.on('exit', (c) => rej(new Error(`vigil run exited ${c}: ${errText}`)));
-  setTimeout(() => rej(new Error('no setup link: ' + errText)), 30000);
-});
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+const vigil = await startVigil(['run', '--demo'], { prefix: 'vigil-live-' });
+const browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 let failed = false;
 try {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-  const page = await ctx.newPage();
-  if (process.env.DEBUG) await page.addInitScript(() => { globalThis.VIGIL_DEBUG = true; });
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); if (process.env.DEBUG) console.log('console:', m.type(), m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const { page, errors: consoleErrors } = await newPage(browser, { viewport: { width: 1280, height: 860 }, acceptDownloads: true, debug: true });
 
   // 1. Setup, then sign out and in again with TOTP
-  await page.goto(link);
-  await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-  const pw = 'correct staple horse battery lantern';
-  await page.fill('#f-org', 'Acme Security');
-  await page.fill('#f-email', 'owner@example.com');
-  await page.fill('#f-password', pw);
-  await page.fill('#f-password2', pw);
-  const secret = b32decode(await page.textContent('#totp-secret'));
-  await page.fill('#f-totp', nextCode(secret));
-  await page.check('#f-recovery-saved');
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
-  await page.click('#logout');
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.fill('input[name=email]', 'owner@example.com');
-  await page.fill('input[name=password]', pw);
-  await page.fill('input[name=totp]', nextCode(secret));
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  const owner = await setupOwner(page, vigil.link);
+  await signOutIn(page, owner);
   check(true, 'setup, then sign-in with TOTP');
 
   // 2. The demo camera gets its footage key, made and sealed in this browser
@@ -167,19 +120,10 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
-  for (const c of browser.contexts()) for (const [i, p] of c.pages().entries()) {
-    await p.screenshot({ path: path.join(ART, `live-failure-${i}.png`), fullPage: true }).catch(() => {});
-    console.error('page', p.url(), (await p.textContent('main').catch(() => '')).slice(0, 800));
-  }
-  console.error(errText.slice(-4000));
+  await dumpPages(browser, 'live-failure-', { chars: 800 });
+  console.error(vigil.output().slice(-4000));
 } finally {
   await browser.close();
-  proc.kill('SIGTERM');
-  await closed;   // 'close': exited and its stderr (where leaks are reported) fully read
-  // Leaks are reported at exit (LeakSanitizer), with a non-zero exit code.
-  if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(errText)) {
-    failed = true; console.error('sanitizer report in the server output:\n' + errText.slice(-6000));
-  } else if (proc.exitCode !== 0) { failed = true; console.error(`vigil exited ${proc.exitCode} (${proc.signalCode}):\n` + errText.slice(-4000)); }
-  rmSync(dir, { recursive: true, force: true });
+  if (!await vigil.stop()) failed = true;
 }
 process.exit(failed ? 1 : 0);

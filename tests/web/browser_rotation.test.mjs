@@ -8,66 +8,25 @@
 // sign-in. Then playback seeks into the first and the last period and every
 // recorded segment, of every period, opens with the browser's key ring.
 // Run: node tests/web/browser_rotation.test.mjs   (VIGIL_BIN, CHROMIUM)
-import { chromium } from 'playwright-core';
-import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ART, check, dumpPages, launchChromium, newPage, setupOwner, signOutIn, sleep, startVigil } from './browser_util.mjs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const frames = (page, sel) => page.$eval(sel, (v) => v.getVideoPlaybackQuality().totalVideoFrames);
 
-const dir = mkdtempSync(path.join(tmpdir(), 'vigil-rot-'));
-const port = await freePort();
-const proc = spawn(VIGIL, ['run', '--data', path.join(dir, 'data'), '--demo', '--segment-seconds', '4',
-                           '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
-                   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-const closed = new Promise((r) => proc.on('close', r));
-let errText = '';
-proc.stderr.on('data', (d) => { errText += d; });
-proc.stdout.on('data', (d) => { errText += d; });
-const link = await new Promise((res, rej) => {
-  const t = setInterval(() => {
-    const m = errText.match(/(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
-    if (m && errText.includes('listening on')) { clearInterval(t); res(m[1]); }
-  }, 50);
-  proc.on('exit', (c) => rej(new Error(`vigil run exited ${c}: ${errText}`)));
-  setTimeout(() => rej(new Error('no setup link: ' + errText)), 30000);
-});
+const vigil = await startVigil(['run', '--demo', '--segment-seconds', '4'], { prefix: 'vigil-rot-' });
 
 // The server's view, read in the page (same session): current key, periods, audit.
 const rotation = (page) => page.evaluate(() => fetch('/api/keys/rotation').then((r) => r.json()));
 const auditActions = (page) => page.evaluate(() => fetch('/api/audit').then((r) => r.json()).then((a) => a.entries));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 let failed = false;
 try {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  const consoleErrors = [];
-  if (process.env.DEBUG) await page.addInitScript(() => { globalThis.VIGIL_DEBUG = true; });
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); if (process.env.DEBUG) console.log('console:', m.type(), m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  page.on('dialog', (d) => d.accept());
+  const { page, errors: consoleErrors } = await newPage(browser, { viewport: { width: 1280, height: 900 }, debug: true, acceptDialogs: true });
 
   // 1. Setup (signed in), the demo camera's first key made in this browser
-  await page.goto(link);
-  await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-  const pw = 'correct staple horse battery lantern';
-  await page.fill('#f-org', 'Acme Security');
-  await page.fill('#f-email', 'owner@example.com');
-  await page.fill('#f-password', pw);
-  await page.fill('#f-password2', pw);
-  const secret = b32decode(await page.textContent('#totp-secret'));
-  await page.fill('#f-totp', nextCode(secret));
-  await page.check('#f-recovery-saved');
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  const owner = await setupOwner(page, vigil.link);
   const create = page.locator('[data-create-key]').first();
   await create.waitFor({ timeout: 10000 });
   const camId = Number(await create.getAttribute('data-create-key'));
@@ -128,15 +87,9 @@ try {
   await page.screenshot({ path: path.join(ART, '21-key-rotation-panel.png'), fullPage: true });
   execFileSync('/usr/bin/python3', ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10); '
     + 'c.execute("UPDATE camera_key_periods SET created = created - 2*86400 WHERE retired IS NULL"); c.commit()',
-  path.join(dir, 'data', 'app.db')]);
+  path.join(vigil.data, 'app.db')]);
   check((await rotation(page)).cameras.find((c) => c.id === camId).due === true, 'period 3 is due');
-  await page.click('#logout');
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  await page.fill('input[name=email]', 'owner@example.com');
-  await page.fill('input[name=password]', pw);
-  await page.fill('input[name=totp]', nextCode(secret));
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  await signOutIn(page, owner);
   await page.waitForFunction(() => /Rotated 1 camera key/.test(document.getElementById('toast').textContent), null, { timeout: 20000 });
   const after = (await rotation(page)).cameras.find((c) => c.id === camId);
   fps.push(after.fingerprint);
@@ -197,21 +150,14 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
-  for (const c of browser.contexts()) for (const [i, p] of c.pages().entries()) {
-    await p.screenshot({ path: path.join(ART, `rotation-failure-${i}.png`), fullPage: true }).catch(() => {});
+  await dumpPages(browser, 'rotation-failure-', { chars: 800, extra: async (p) => {
     console.error('video', await p.evaluate(() => { const v = document.querySelector('video'); if (!v) return null;
       const b = []; for (let j = 0; j < v.buffered.length; j++) b.push([v.buffered.start(j), v.buffered.end(j)]);
       return JSON.stringify({ t: v.currentTime, paused: v.paused, rs: v.readyState, err: v.error && v.error.message, b }); }).catch(() => ''));
-    console.error('page', p.url(), (await p.textContent('main').catch(() => '')).slice(0, 800));
-  }
-  console.error(errText.slice(-4000));
+  } });
+  console.error(vigil.output().slice(-4000));
 } finally {
   await browser.close();
-  proc.kill('SIGTERM');
-  await closed;
-  if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(errText)) {
-    failed = true; console.error('sanitizer report in the server output:\n' + errText.slice(-6000));
-  } else if (proc.exitCode !== 0) { failed = true; console.error(`vigil exited ${proc.exitCode} (${proc.signalCode}):\n` + errText.slice(-4000)); }
-  rmSync(dir, { recursive: true, force: true });
+  if (!await vigil.stop()) failed = true;
 }
 process.exit(failed ? 1 : 0);

@@ -7,31 +7,12 @@
 // the one pinned in this browser raises the key-change warning and its
 // segments are not verified until the member trusts the new key.
 // Run: node tests/web/browser_segsig.test.mjs   (VIGIL_BIN, CHROMIUM)
-import { chromium } from 'playwright-core';
-import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ART, check, dumpPages, launchChromium, newPage, setupOwner, sleep, startVigil } from './browser_util.mjs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const dir = mkdtempSync(path.join(tmpdir(), 'vigil-segsig-'));
-const data = path.join(dir, 'data');
-const port = await freePort();
-const proc = spawn(VIGIL, ['run', '--data', data, '--demo', '--segment-seconds', '3', '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
-                   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-const closed = new Promise((r) => proc.on('close', r));
-let errText = '';
-proc.stderr.on('data', (d) => { errText += d; });
-proc.stdout.on('data', (d) => { errText += d; });
-const link = await new Promise((res, rej) => {
-  const t = setInterval(() => {
-    const m = errText.match(/(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
-    if (m && errText.includes('listening on')) { clearInterval(t); res(m[1]); }
-  }, 50);
-  proc.on('exit', (c) => rej(new Error(`vigil run exited ${c}: ${errText}`)));
-  setTimeout(() => rej(new Error('no setup link: ' + errText)), 30000);
-});
+const vigil = await startVigil(['run', '--demo', '--segment-seconds', '3'], { prefix: 'vigil-segsig-' });
+const data = vigil.data;
 
 // The file of segment id (DATA/segments/<store camera>/<id>.vseg) and its envelopes.
 function segFile(id) {
@@ -66,18 +47,10 @@ function tamper(id, how) {
   return () => writeFileSync(p, orig);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 let failed = false;
 try {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  const page = await ctx.newPage();
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const { page, errors: consoleErrors } = await newPage(browser, { viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   // Every media body the server sends this browser (segment reads), for the
   // no-readable-media checks of test_segsig.py (nomedia.py).
   // Reads while a file is tampered with here (zeros, flipped bits) are left out.
@@ -89,17 +62,7 @@ try {
   });
 
   // Setup, and the demo camera's footage key made in this browser.
-  await page.goto(link);
-  await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-  const pw = 'correct staple horse battery lantern';
-  await page.fill('#f-org', 'Acme Security');
-  await page.fill('#f-email', 'owner@example.com');
-  await page.fill('#f-password', pw);
-  await page.fill('#f-password2', pw);
-  await page.fill('#f-totp', nextCode(b32decode(await page.textContent('#totp-secret'))));
-  await page.check('#f-recovery-saved');
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  await setupOwner(page, vigil.link);
   const create = page.locator('[data-create-key]').first();
   await create.waitFor({ timeout: 10000 });
   const camId = Number(await create.getAttribute('data-create-key'));
@@ -207,18 +170,10 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
-  for (const c of browser.contexts()) for (const [i, p] of c.pages().entries()) {
-    await p.screenshot({ path: path.join(ART, `segsig-failure-${i}.png`), fullPage: true }).catch(() => {});
-    console.error('page', p.url(), (await p.textContent('main').catch(() => '')).slice(0, 1500));
-  }
-  console.error(errText.slice(-4000));
+  await dumpPages(browser, 'segsig-failure-', { chars: 1500 });
+  console.error(vigil.output().slice(-4000));
 } finally {
   await browser.close();
-  proc.kill('SIGTERM');
-  await closed;
-  if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(errText)) {
-    failed = true; console.error('sanitizer report in the server output:\n' + errText.slice(-6000));
-  } else if (proc.exitCode !== 0) { failed = true; console.error(`vigil exited ${proc.exitCode} (${proc.signalCode}):\n` + errText.slice(-4000)); }
-  rmSync(dir, { recursive: true, force: true });
+  if (!await vigil.stop()) failed = true;
 }
 process.exit(failed ? 1 : 0);

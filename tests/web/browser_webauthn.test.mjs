@@ -8,11 +8,10 @@
 // key, a login without the key refused, a wrong credential (same id, other
 // key) refused, a replayed assertion refused, a counter that went back refused
 // and audited. Run: node tests/web/browser_webauthn.test.mjs
-import { chromium } from 'playwright-core';
-import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
-import { execFileSync, spawn } from 'node:child_process';
+import { ART, check, launchChromium, newPage, nextCode, setupOwner, startVigil } from './browser_util.mjs';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -37,34 +36,14 @@ run('certutil', ['-d', `sql:${nss}`, '-N', '--empty-password']);
 run('certutil', ['-d', `sql:${nss}`, '-A', '-t', 'C,,', '-n', 'vigil-test-ca', '-i', f('ca.crt')]);
 
 // 2. vigil with that certificate.
-const port = await freePort();
-const origin = `https://localhost:${port}`;
-const proc = spawn(VIGIL, ['serve', '--data', f('data'), '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui'),
-  '--cert', f('srv.crt'), '--key', f('srv.key')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-const closed = new Promise((r) => proc.on('close', r));
-let errText = '';
-proc.stderr.on('data', (d) => { errText += d; });
-proc.stdout.on('data', (d) => { errText += d; });
-const token = await new Promise((res, rej) => {
-  const t = setInterval(() => {
-    const m = errText.match(/#setup=([A-Za-z0-9_-]{43})/);
-    if (m && errText.includes('listening on')) { clearInterval(t); res(m[1]); }
-  }, 50);
-  setTimeout(() => rej(new Error('no setup link: ' + errText)), 20000);
-});
+const vigil = await startVigil(['serve', '--cert', f('srv.crt'), '--key', f('srv.key')], { dir });
+const origin = `https://localhost:${vigil.port}`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  env: { ...process.env, HOME: home },
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium([], { env: { ...process.env, HOME: home } });
 let failed = false;
 try {
   // No ignoreHTTPSErrors: the certificate must be trusted for WebAuthn to run.
-  const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  const page = await ctx.newPage();
-  const consoleErrors = [];
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const { ctx, page, errors: consoleErrors } = await newPage(browser, { ignoreHTTPSErrors: false, viewport: { width: 1200, height: 800 }, consoleErrors: false });
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const addAuth = async () => (await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
@@ -77,18 +56,7 @@ try {
   }, [method, p, body]);
 
   // 3. Setup (owner with TOTP, as today), then a security key on the Security page.
-  await page.goto(`${origin}/#setup=${token}`);
-  await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-  const pw = 'correct staple horse battery lantern';
-  await page.fill('#f-org', 'Acme Security');
-  await page.fill('#f-email', 'owner@example.com');
-  await page.fill('#f-password', pw);
-  await page.fill('#f-password2', pw);
-  const secret = b32decode(await page.textContent('#totp-secret'));
-  await page.fill('#f-totp', nextCode(secret));
-  await page.check('#f-recovery-saved');
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  const { password: pw, secret } = await setupOwner(page, `${origin}/#setup=${vigil.token}`);
   check(true, 'setup over a certificate Chromium trusts (https://localhost)');
 
   await page.click('#nav a[data-page=security]');
@@ -192,9 +160,7 @@ try {
   // 10. An admin joins with a security key (TOTP is off, so a key is required).
   const inv = await fetchIn('POST', '/api/members', { email: 'admin@example.com', role: 'admin' });
   check(inv.status === 201, 'owner invites an admin');
-  const ctx2 = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  const p2 = await ctx2.newPage();
-  p2.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const { ctx: ctx2, page: p2 } = await newPage(browser, { ignoreHTTPSErrors: false, viewport: { width: 1200, height: 800 }, consoleErrors: false, errors: consoleErrors });
   const cdp2 = await ctx2.newCDPSession(p2);
   await cdp2.send('WebAuthn.enable');
   const auth2 = (await cdp2.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'usb',
@@ -217,9 +183,6 @@ try {
   console.error(e);
 } finally {
   await browser.close();
-  proc.kill('SIGTERM');
-  await closed;
-  if (/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error/.test(errText)) { failed = true; console.error(errText); }
-  rmSync(dir, { recursive: true, force: true });
+  if (!await vigil.stop()) failed = true;
 }
 process.exit(failed ? 1 : 0);

@@ -15,11 +15,8 @@
 //  - the camera form shows the substream URL, never the password.
 // Prints one line "REPORT {json}" with the measurements (CPU of vigil, of
 // Chromium's processes and of the camera server over the window).
-import { chromium } from 'playwright-core';
-import { ART, ROOT, VIGIL, b32decode, check, freePort, nextCode } from './browser_util.mjs';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { ART, check, dumpPages, launchChromium, newPage, setupOwner, sleep, startVigil } from './browser_util.mjs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const N = 16;
@@ -28,7 +25,6 @@ const STALL_MAX_S = 1.5;
 const RTSP_PORT = Number(process.env.RTSP_PORT);
 const USER = process.env.RTSP_USER || '', PASS = process.env.RTSP_PASSWORD || '';
 const MAIN_W = Number(process.env.MAIN_W || 640), SUB_W = Number(process.env.SUB_W || 320);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 if (!RTSP_PORT) throw new Error('RTSP_PORT not set');
 
 // ---- CPU accounting from /proc (utime + stime of a process tree) ----
@@ -57,52 +53,19 @@ function treeTicks(root, withRoot = true) {
   return total;
 }
 
+const vigil = await startVigil(['run', '--no-demo'], { prefix: 'vigil-grid-' });
+const proc = vigil.proc;
 const chromiumTicks = () => treeTicks(process.pid, false) - treeTicks(proc.pid);
-const dir = mkdtempSync(path.join(tmpdir(), 'vigil-grid-'));
-const port = await freePort();
-const proc = spawn(VIGIL, ['run', '--data', path.join(dir, 'data'), '--no-demo', '--listen', `127.0.0.1:${port}`, '--ui', path.join(ROOT, 'ui')],
-                   { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-const closed = new Promise((r) => proc.on('close', r));
-let errText = '';
-proc.stderr.on('data', (d) => { errText += d; });
-proc.stdout.on('data', (d) => { errText += d; });
-const link = await new Promise((res, rej) => {
-  const t = setInterval(() => {
-    const m = errText.match(/(https:\/\/\S+#setup=[A-Za-z0-9_-]{43})/);
-    if (m && errText.includes('listening on')) { clearInterval(t); res(m[1]); }
-  }, 50);
-  proc.on('exit', (c) => rej(new Error(`vigil run exited ${c}: ${errText}`)));
-  setTimeout(() => rej(new Error('no setup link: ' + errText)), 30000);
-});
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 let failed = false;
 const report = { cameras: N, window_s: WINDOW_S };
 try {
   // The whole 4x4 grid on a 1280x960 screen (no tile off-screen, where a browser may stop painting it).
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 960 } });
-  const page = await ctx.newPage();
-  const consoleErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const { page, errors: consoleErrors } = await newPage(browser, { viewport: { width: 1280, height: 960 } });
 
   // 1. Setup (the owner's keys stay in this tab)
-  await page.goto(link);
-  await page.getByRole('heading', { name: 'Set up vigil' }).waitFor();
-  const pw = 'correct staple horse battery lantern';
-  await page.fill('#f-org', 'Grid Test');
-  await page.fill('#f-email', 'owner@example.com');
-  await page.fill('#f-password', pw);
-  await page.fill('#f-password2', pw);
-  const secret = b32decode(await page.textContent('#totp-secret'));
-  await page.fill('#f-totp', nextCode(secret));
-  await page.check('#f-recovery-saved');
-  await page.click('button[type=submit]');
-  await page.getByRole('heading', { name: 'Cameras' }).waitFor({ timeout: 20000 });
+  await setupOwner(page, vigil.link, { org: 'Grid Test' });
 
   // 2. 16 cameras, main + substream, one account; each footage key made in this browser
   const ids = await page.evaluate(async ({ n, port, user, pass }) => {
@@ -243,17 +206,11 @@ try {
 } catch (e) {
   failed = true;
   console.error(e);
-  for (const c of browser.contexts()) for (const [i, p] of c.pages().entries())
-    await p.screenshot({ path: path.join(ART, `grid16-failure-${i}.png`) }).catch(() => {});
-  console.error(errText.slice(-4000));
+  await dumpPages(browser, 'grid16-failure-', { fullPage: false, text: null });
+  console.error(vigil.output().slice(-4000));
 } finally {
   console.log('REPORT ' + JSON.stringify(report));
   await browser.close();
-  proc.kill('SIGTERM');
-  await closed;
-  if (/ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer|runtime error/.test(errText)) {
-    failed = true; console.error('sanitizer report in the server output:\n' + errText.slice(-6000));
-  } else if (proc.exitCode !== 0) { failed = true; console.error(`vigil exited ${proc.exitCode} (${proc.signalCode}):\n` + errText.slice(-4000)); }
-  rmSync(dir, { recursive: true, force: true });
+  if (!await vigil.stop()) failed = true;
 }
 process.exit(failed ? 1 : 0);

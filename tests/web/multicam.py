@@ -14,7 +14,6 @@ Prints "READY port=P" on stdout once listening; exits on SIGTERM/SIGINT or after
 """
 import argparse
 import os
-import signal
 import sys
 import time
 
@@ -23,10 +22,10 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from camera import load_access_units  # noqa: E402
+from camera import _no_sync, load_access_units, rtsp_server, serve  # noqa: E402
 
 
 class Feeder:
@@ -86,19 +85,6 @@ class Factory(GstRtspServer.RTSPMediaFactory):
         media.get_element().get_parent().connect("deep-element-added", _no_sync)
 
 
-def _no_sync(_bin, _sub, element):
-    # The feeder paces in real time; the RTP sink need not wait on the clock too.
-    f = element.get_factory()
-    if f is not None and f.get_name() == "appsink":
-        element.connect("notify::sync", _sync_off)
-        _sync_off(element, None)
-
-
-def _sync_off(element, _pspec):
-    if element.get_property("sync"):
-        element.set_property("sync", False)
-
-
 def load(path):
     aus, num, den, caps = load_access_units(os.path.abspath(path), "h264")
     return (aus, den / num, Gst.SECOND * den // num), caps
@@ -116,9 +102,7 @@ def main(argv):
     a = ap.parse_args(argv)
     Gst.init(None)
     streams = {"main": load(a.main), "sub": load(a.sub)}
-    server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
-    server.set_service(str(a.port))
+    server = rtsp_server(a.port)
     if a.user:
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
@@ -134,27 +118,7 @@ def main(argv):
                 f.add_role_from_structure(Gst.Structure.from_string(
                     "user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true")[0])
             mounts.add_factory("/cam%d/%s" % (k, kind), f)
-    if server.attach(None) == 0:
-        print("ERROR cannot listen on 127.0.0.1:%d" % a.port, flush=True)
-        return 2
-    loop = GLib.MainLoop()
-
-    def stop(*_a):
-        loop.quit()
-        return GLib.SOURCE_REMOVE
-
-    def cleanup():
-        server.get_session_pool().cleanup()
-        return GLib.SOURCE_CONTINUE
-
-    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGTERM, stop)
-    GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGINT, stop)
-    GLib.timeout_add(int(a.max_seconds * 1000), stop)
-    GLib.timeout_add(2000, cleanup)
-    print("READY port=%d" % server.get_bound_port(), flush=True)
-    loop.run()
-    sys.stdout.flush()
-    os._exit(0)
+    return serve(server, a.port, a.max_seconds)
 
 
 if __name__ == "__main__":

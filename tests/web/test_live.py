@@ -57,6 +57,15 @@ class RunServer(Server):
         raise RuntimeError("vigil run did not start: " + self.stderr())
 
 
+def served_run():
+    """A `vigil run --demo` for a module's tests (as a fixture: `srv = pytest.fixture(served_run,
+    scope="module", name="srv")`); after them it must exit 0, and its directory goes."""
+    s = RunServer()
+    yield s
+    assert s.stop() == 0, s.stderr()
+    s.cleanup()
+
+
 class KeyedMember(Member):
     """A member whose public key is a real X25519 key (the browser's)."""
 

@@ -12,7 +12,7 @@ import time
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from test_live import F_KEY, F_LIVE, KeyedMember, RunServer, open_envelope, parse_records, stream
+from test_live import F_KEY, F_LIVE, KeyedMember, open_envelope, parse_records, served_run, stream
 from vigil_web import ROOT, b64, setup_org
 
 TCCAM = os.path.join(ROOT, "bench", "latency", "tccam.py")
@@ -72,12 +72,7 @@ def cam():
     p.wait(10)
 
 
-@pytest.fixture(scope="module")
-def srv():
-    s = RunServer()
-    yield s
-    assert s.stop() == 0, s.stderr()
-    s.cleanup()
+srv = pytest.fixture(served_run, scope="module", name="srv")
 
 
 def test_live_audio_chunks(srv, cam):

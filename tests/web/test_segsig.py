@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from test_live import RunServer, keyed_org, unb64
-from vigil_web import ROOT, fingerprint
+from vigil_web import HAVE_BROWSER, NEEDS_BROWSER, ROOT, fingerprint, run_browser_test
 
 NODE = shutil.which("node")
 VEC_BIN = os.path.join(ROOT, "build", "asan", "tests", "test_segvec")
@@ -52,24 +52,14 @@ def test_recorder_key_route():
         srv.cleanup()
 
 
-PW = os.path.join(ROOT, "node_modules", "playwright-core")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.mark.skipif(not os.path.isdir(PW) or not os.path.exists(CHROMIUM) or not NODE,
-                    reason="needs npm ci (playwright-core), node and chromium")
+@pytest.mark.skipif(not HAVE_BROWSER, reason=NEEDS_BROWSER)
 def test_browser_flags_tampered_segments(tmp_path):
     """tests/web/browser_segsig.test.mjs: verified playback and export; on-disk tampering
     (flipped byte, swapped envelopes, one removed, forged signature) flagged and export refused; a
     changed recorder key warned about and not trusted until the member says so. Every
     segment body the real browser received is then put through the wire checks."""
-    from vigil_web import VIGIL
     cap = str(tmp_path / "media.bin")
-    env = dict(os.environ, VIGIL_BIN=VIGIL, CHROMIUM=CHROMIUM, MEDIA_CAPTURE=cap)
-    r = subprocess.run([NODE, os.path.join(ROOT, "tests", "web", "browser_segsig.test.mjs")], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=400)
-    print(r.stdout)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-6000:]
+    r = run_browser_test("browser_segsig.test.mjs", timeout=400, MEDIA_CAPTURE=cap)
     assert r.stdout.count("ok  ") >= 17, r.stdout
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     import nomedia

@@ -14,7 +14,7 @@ import time
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from test_live import RunServer, keyed_org, open_envelope, parse_records, stream, unb64
+from test_live import keyed_org, open_envelope, parse_records, served_run, stream, unb64
 from vigil_web import ROOT, b64
 
 PY = "/usr/bin/python3"
@@ -38,12 +38,7 @@ def cams():
     p.wait(10)
 
 
-@pytest.fixture(scope="module")
-def srv():
-    s = RunServer()
-    yield s
-    assert s.stop() == 0, s.stderr()
-    s.cleanup()
+srv = pytest.fixture(served_run, scope="module", name="srv")
 
 
 @pytest.fixture(scope="module")

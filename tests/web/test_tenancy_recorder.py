@@ -11,16 +11,11 @@ import time
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from test_live import KeyedMember, RunServer, stream
+from test_live import KeyedMember, served_run, stream
 from vigil_web import b64, create_org, login, operator_setup, setup_org
 
 
-@pytest.fixture(scope="module")
-def srv():
-    s = RunServer()
-    yield s
-    assert s.stop() == 0, s.stderr()
-    s.cleanup()
+srv = pytest.fixture(served_run, scope="module", name="srv")
 
 
 def put_key(c, cam, member_id, owner):

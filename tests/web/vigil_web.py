@@ -19,6 +19,24 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VIGIL = os.environ.get("VIGIL_BIN", os.path.join(ROOT, "build", "asan", "vigil"))
 
+# The Playwright browser tests (tests/web/*.test.mjs) run with node against Chromium.
+PLAYWRIGHT = os.path.join(ROOT, "node_modules", "playwright-core")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+NODE = shutil.which("node")
+HAVE_BROWSER = bool(os.path.isdir(PLAYWRIGHT) and os.path.exists(CHROMIUM) and NODE)
+NEEDS_BROWSER = "needs npm ci (playwright-core), node and chromium"
+
+
+def run_browser_test(script, timeout=300, **env):
+    """Runs tests/web/<script> with node against VIGIL and CHROMIUM (more environment as
+    keyword arguments), prints its output and fails if it failed. Returns the result."""
+    r = subprocess.run([NODE, os.path.join(ROOT, "tests", "web", script)], cwd=ROOT,
+                       env=dict(os.environ, VIGIL_BIN=VIGIL, CHROMIUM=CHROMIUM, **env),
+                       capture_output=True, text=True, timeout=timeout)
+    print(r.stdout)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-6000:]
+    return r
+
 
 def b64(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
