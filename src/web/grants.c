@@ -95,34 +95,6 @@ int64_t vg_cam_in_scope(const vg_scope *s, const char *name)
     return id;
 }
 
-/* ---- segment bytes (shared with share.c) ---------------------------------------- */
-
-enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size)
-{
-    char cr[96];
-    uint64_t off = 0, len = 0;
-    int rc = vg_range_parse(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size, &off, &len);
-    if (rc < 0) {
-        close(fd);
-        if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_range");
-        return vg_reply_error(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, "bad_range");
-    }
-    if (rc == 1) { off = 0; len = size; }
-    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
-    if (!resp) { close(fd); return MHD_NO; }
-    vg_web_headers(resp, 0);
-    MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    if (rc == 0) {
-        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off, off + len - 1, size);
-        MHD_add_response_header(resp, "Content-Range", cr);
-    }
-    enum MHD_Result res = MHD_queue_response(c, rc == 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return res;
-}
-
 /* ---- expiry sweep ---------------------------------------------------------------- */
 
 /* Ends a grant: state, wrapped keys gone (one transaction), recorder told. */
@@ -824,7 +796,7 @@ static enum MHD_Result h_my_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
     int rc = my_segment(w, r, &s, &g, seg, "segment.data", name, sealed, &cam);
     if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_grant");
     if (rc || vg_store_segment_open(w->data_dir, seg, name, &fd, &size)) return vg_reply_error(c, 500, "internal");
-    return vg_serve_segment(c, fd, size);
+    return vg_serve_segment(c, fd, size, 1);
 }
 
 static const vg_web_route routes[] = {

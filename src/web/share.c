@@ -374,7 +374,7 @@ static enum MHD_Result h_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connec
     vg_db_done(q);
     if (!ok) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_share");
     if (vg_store_segment_open(w->data_dir, seg, name, &fd, &size)) return vg_reply_error(c, 500, "internal");
-    return vg_serve_segment(c, fd, size);
+    return vg_serve_segment(c, fd, size, 1);
 }
 
 static const vg_web_route routes[] = {

@@ -180,8 +180,10 @@ void vg_shares_sweep(vg_web *w);
 /* Hands every active grant to the recorder (from vg_web_attach). */
 void vg_grants_attach(vg_web *w);
 void vg_grants_shutdown(vg_web *w);
-/* Serves a segment file's readable bytes with Range; takes fd. */
-enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size);
+/* playback.c: serves a segment file's readable bytes with Range; takes fd.
+ * json_416: an unsatisfiable range answers {"error": "bad_range"} (grants,
+ * shares) rather than the bare 416 with Content-Range of playback. */
+enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size, int json_416);
 int vg_org_uid(vg_db *db, int64_t org, uint8_t uid[16]);
 /* The app camera of a store name in organization s; 0 if none. */
 int64_t vg_cam_in_scope(const vg_scope *s, const char *name);
