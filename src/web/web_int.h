@@ -94,6 +94,10 @@ const vg_web_route *vg_alerts_routes(size_t *n);
 int vg_alerts_web_start(vg_web *w);
 void vg_alerts_web_stop(vg_web *w);
 void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
+/* GET of the caller's organization's audit list (newest 500), its chain head
+ * and whether the chain verifies; with_hashes adds each entry's "hash" and,
+ * when it does not verify, "first_bad_seq". */
+enum MHD_Result vg_api_audit_list(vg_req *r, struct MHD_Connection *c, int with_hashes);
 const char *vg_api_jstr(json_t *b, const char *k);
 /* The end of every call that may open a session: the cookie and /api/me on
  * success; sid (VG_TOKEN_B64_MAX bytes) is wiped. */
