@@ -189,6 +189,21 @@ void vg_grants_shutdown(vg_web *w);
  * shares) rather than the bare 416 with Content-Range of playback. */
 enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size, int json_416);
 int vg_org_uid(vg_db *db, int64_t org, uint8_t uid[16]);
+/* grants.c: a call's per-segment keys for a grant or a share, stored in one
+ * transaction; any segment that is not of a camera cam_ok admits or does not
+ * overlap [from90k, to90k) refuses the whole call (VG_EINVAL). */
+#define VG_SEGKEY_MAX 96
+typedef struct vg_segkeys {
+    const char *field;   /* each entry's key member ("sealed_key", "wrapped_key") */
+    size_t key_len;      /* its decoded length, at most VG_SEGKEY_MAX */
+    size_t max_keys;     /* entries per call */
+    const char *sql;     /* the INSERT: ?2 owner, ?3 segment id, ?4 key */
+    int64_t owner;       /* the grant's or share's id */
+    int64_t from90k, to90k;
+    int (*cam_ok)(const vg_scope *s, int64_t cam_arg, int64_t cam);
+    int64_t cam_arg;
+} vg_segkeys;
+int vg_segkeys_add(vg_web *w, const vg_scope *s, const vg_segkeys *k, json_t *arr, size_t *added);
 /* The app camera of a store name in organization s; 0 if none. */
 int64_t vg_cam_in_scope(const vg_scope *s, const char *name);
 
