@@ -353,12 +353,7 @@ static int camera_url_ok(const char *u)
 
 static int site_in_org(const vg_scope *s, int64_t site)
 {
-    vg_stmt *st;
-    int ok = 0;
-    if (vg_scope_prep(s, &st, "SELECT 1 FROM sites WHERE org_id = ?1 AND id = ?2", "i", site)) return 0;
-    ok = vg_db_step(st) == 1;
-    vg_db_done(st);
-    return ok;
+    return vg_scope_exists(s, "SELECT 1 FROM sites WHERE org_id = ?1 AND id = ?2", "i", site) > 0;
 }
 
 /* Columns: id, name, site_id, url, has_credentials, builtin, footage_pk, has_key, sub_url. */

@@ -675,14 +675,8 @@ static void deny(const vg_scope *s, vg_req *r, const char *what, const char *rea
 
 static int has_app_key(const vg_scope *s, int64_t gid, int64_t seg)
 {
-    vg_stmt *st;
-    int ok = 0;
-    if (vg_scope_prep(s, &st, "SELECT 1 FROM grant_keys WHERE org_id = ?1 AND grant_id = ?2 AND segment_id = ?3", "ii",
-                      gid, seg))
-        return 0;
-    ok = vg_db_step(st) == 1;
-    vg_db_done(st);
-    return ok;
+    return vg_scope_exists(s, "SELECT 1 FROM grant_keys WHERE org_id = ?1 AND grant_id = ?2 AND segment_id = ?3", "ii",
+                           gid, seg) > 0;
 }
 
 /* GET /api/support/grants/{id}/recordings?camera=C: the grant's segments of

@@ -355,13 +355,9 @@ static enum MHD_Result h_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connec
     if (rc == VG_EAGAIN) return vg_reply_retry(c, retry);
     if (rc) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "wrong_passphrase");
     vg_scope s = {w->db, sr.org};
-    vg_stmt *q;
-    int ok = 0;
-    if (vg_scope_prep(&s, &q, "SELECT 1 FROM share_keys WHERE org_id = ?1 AND share_id = ?2 AND segment_id = ?3", "ii",
-                      sr.id, seg))
-        return vg_reply_error(c, 500, "internal");
-    ok = vg_db_step(q) == 1;
-    vg_db_done(q);
+    int ok = vg_scope_exists(&s, "SELECT 1 FROM share_keys WHERE org_id = ?1 AND share_id = ?2 AND segment_id = ?3",
+                             "ii", sr.id, seg);
+    if (ok < 0) return vg_reply_error(c, 500, "internal");
     if (!ok) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_share");
     if (vg_store_segment_open(w->data_dir, seg, name, &fd, &size)) return vg_reply_error(c, 500, "internal");
     return vg_serve_segment(c, fd, size, 1);
