@@ -87,16 +87,22 @@ static int write_new_file(const char *path, const char *line, size_t len, mode_t
     return rc;
 }
 
-int vg_key_write_secret(const char *path, const uint8_t pk[VG_PK_LEN], const uint8_t sk[VG_SK_LEN])
+/* A new 0600 key file "PREFIX secret public\n"; the secret's text is wiped. */
+static int write_keyline(const char *path, const char *prefix, const uint8_t secret[32], const uint8_t pk[32])
 {
     char a[B64_32 + 1], b[B64_32 + 1], line[KEYFILE_MAX];
-    b64(sk, a);
+    b64(secret, a);
     b64(pk, b);
-    int n = snprintf(line, sizeof line, "%s %s %s\n", SECRET_PREFIX, a, b);
+    int n = snprintf(line, sizeof line, "%s %s %s\n", prefix, a, b);
     int rc = write_new_file(path, line, (size_t)n, 0600);
     sodium_memzero(a, sizeof a);
     sodium_memzero(line, sizeof line);
     return rc;
+}
+
+int vg_key_write_secret(const char *path, const uint8_t pk[VG_PK_LEN], const uint8_t sk[VG_SK_LEN])
+{
+    return write_keyline(path, SECRET_PREFIX, sk, pk);
 }
 
 int vg_key_write_public(const char *path, const uint8_t pk[VG_PK_LEN])
@@ -361,16 +367,10 @@ int vg_env_open(const uint8_t org[VG_ORG_ID_LEN], const uint8_t key[VG_CKEY_LEN]
 static int signkey_create(const char *path, uint8_t pk[VG_SIGN_PK_LEN], uint8_t sk[VG_SIGN_SK_LEN])
 {
     uint8_t seed[32];
-    char a[B64_32 + 1], b[B64_32 + 1], line[KEYFILE_MAX];
     randombytes_buf(seed, sizeof seed);
     crypto_sign_seed_keypair(pk, sk, seed);
-    b64(seed, a);
-    b64(pk, b);
-    int n = snprintf(line, sizeof line, "%s %s %s\n", RECORDER_PREFIX, a, b);
-    int rc = write_new_file(path, line, (size_t)n, 0600);
+    int rc = write_keyline(path, RECORDER_PREFIX, seed, pk);
     sodium_memzero(seed, sizeof seed);
-    sodium_memzero(a, sizeof a);
-    sodium_memzero(line, sizeof line);
     return rc;
 }
 

@@ -191,13 +191,18 @@ int vg_db_prep(vg_db *db, vg_stmt **out, const char *sql, const char *fmt, ...)
     return rc;
 }
 
-int vg_scope_prep(const vg_scope *s, vg_stmt **out, const char *sql, const char *fmt, ...)
+static int scope_prep_va(const vg_scope *s, vg_stmt **out, const char *sql, const char *fmt, va_list ap)
 {
     *out = NULL;
     if (!s || s->org_id <= 0 || !scoped_sql_ok(sql)) return VG_EINVAL;
+    return prep_va(s->db, out, sql, s->org_id, fmt, ap);
+}
+
+int vg_scope_prep(const vg_scope *s, vg_stmt **out, const char *sql, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    int rc = prep_va(s->db, out, sql, s->org_id, fmt, ap);
+    int rc = scope_prep_va(s, out, sql, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -233,15 +238,27 @@ int vg_db_run(vg_db *db, const char *sql, const char *fmt, ...)
 int vg_scope_run(const vg_scope *s, const char *sql, const char *fmt, ...)
 {
     vg_stmt *st;
-    if (!s || s->org_id <= 0 || !scoped_sql_ok(sql)) return VG_EINVAL;
     va_list ap;
     va_start(ap, fmt);
-    int rc = prep_va(s->db, &st, sql, s->org_id, fmt, ap);
+    int rc = scope_prep_va(s, &st, sql, fmt, ap);
     va_end(ap);
     return rc ? rc : run_st(st);
 }
 
 void vg_db_done(vg_stmt *st) { sqlite3_finalize((sqlite3_stmt *)st); }
+
+int vg_scope_exists(const vg_scope *s, const char *sql, const char *fmt, ...)
+{
+    vg_stmt *st;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = scope_prep_va(s, &st, sql, fmt, ap);
+    va_end(ap);
+    if (rc) return rc;
+    rc = vg_db_step(st) == 1;
+    vg_db_done(st);
+    return rc;
+}
 
 int64_t vg_db_int(vg_stmt *st, int col) { return sqlite3_column_int64((sqlite3_stmt *)st, col); }
 

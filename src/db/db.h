@@ -43,6 +43,9 @@ int vg_db_step(vg_stmt *st);
 /* Prepare, step to completion, finalize (for INSERT/UPDATE/DELETE). */
 int vg_db_run(vg_db *db, const char *sql, const char *fmt, ...);
 int vg_scope_run(const vg_scope *s, const char *sql, const char *fmt, ...);
+/* Whether a scoped SELECT has a row: 1 or 0 (a failed step reads as 0);
+ * < 0 when the SQL is refused or does not prepare. */
+int vg_scope_exists(const vg_scope *s, const char *sql, const char *fmt, ...);
 void vg_db_done(vg_stmt *st);
 
 int64_t vg_db_int(vg_stmt *st, int col);

@@ -234,30 +234,54 @@ static int parse_id(const char *s, const char *suffix, int64_t *out)
     return 0;
 }
 
-/* Recovers every file of one camera directory that has no index row. */
-static int scan_cam_dir(vg_recover_ctx *c, int64_t cam)
+/* Calls fn for every entry of directory d named "<id><suffix>" until one
+ * fails; a missing directory has no entries. */
+static int for_each_id(vg_recover_ctx *c, const char *d, const char *suffix, int64_t arg,
+                       int (*fn)(vg_recover_ctx *c, int64_t arg, int64_t id, const char *name))
 {
-    char d[4096];
-    if (vg__cam_dir(c->dir, cam, d, sizeof d) != 0)
-        return VG_EINVAL;
     DIR *dp = opendir(d);
     if (!dp)
         return 0;
     struct dirent *e;
     int rc = 0;
     while (rc == 0 && (e = readdir(dp)) != NULL) {
-        int64_t seg, max_seq, end_off;
-        int exists;
-        if (parse_id(e->d_name, ".vseg", &seg) != 0)
+        int64_t id;
+        if (parse_id(e->d_name, suffix, &id) != 0)
             continue;
-        if (seg > c->max_segment_id)
-            c->max_segment_id = seg;
-        rc = seg_row(c->db, seg, &exists, &max_seq, &end_off);
-        if (rc == 0 && !exists)
-            rc = recover_file(c, cam, seg);
+        rc = fn(c, arg, id, e->d_name);
     }
     closedir(dp);
     return rc;
+}
+
+/* A segment file of camera cam: recovered if it has no index row. */
+static int scan_seg(vg_recover_ctx *c, int64_t cam, int64_t seg, const char *name)
+{
+    int64_t max_seq, end_off;
+    int exists;
+    (void)name;
+    if (seg > c->max_segment_id)
+        c->max_segment_id = seg;
+    int rc = seg_row(c->db, seg, &exists, &max_seq, &end_off);
+    if (rc == 0 && !exists)
+        rc = recover_file(c, cam, seg);
+    return rc;
+}
+
+/* Recovers every file of one camera directory that has no index row. */
+static int scan_cam_dir(vg_recover_ctx *c, int64_t unused, int64_t cam, const char *name)
+{
+    char d[4096];
+    uint8_t uuid[VG_UUID_LEN];
+    (void)unused;
+    if (vg__db_cam_uuid(c->db, cam, uuid) != 0) {
+        vg_error("store", "segments/%s: no such camera in the index; left alone", name);
+        c->problems++;
+        return 0;
+    }
+    if (vg__cam_dir(c->dir, cam, d, sizeof d) != 0)
+        return VG_EINVAL;
+    return for_each_id(c, d, ".vseg", cam, scan_seg);
 }
 
 static int for_each_orphan(vg_recover_ctx *c)
@@ -265,25 +289,7 @@ static int for_each_orphan(vg_recover_ctx *c)
     char d[4096];
     if ((size_t)snprintf(d, sizeof d, "%s/segments", c->dir) >= sizeof d)
         return VG_EINVAL;
-    DIR *dp = opendir(d);
-    if (!dp)
-        return 0;
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(dp)) != NULL) {
-        int64_t cam;
-        uint8_t uuid[VG_UUID_LEN];
-        if (parse_id(e->d_name, "", &cam) != 0)
-            continue;
-        if (vg__db_cam_uuid(c->db, cam, uuid) != 0) {
-            vg_error("store", "segments/%s: no such camera in the index; left alone", e->d_name);
-            c->problems++;
-            continue;
-        }
-        rc = scan_cam_dir(c, cam);
-    }
-    closedir(dp);
-    return rc;
+    return for_each_id(c, d, "", 0, scan_cam_dir);
 }
 
 /* Collects (camera, segment) pairs for a status into a malloc'd array. */

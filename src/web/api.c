@@ -353,12 +353,7 @@ static int camera_url_ok(const char *u)
 
 static int site_in_org(const vg_scope *s, int64_t site)
 {
-    vg_stmt *st;
-    int ok = 0;
-    if (vg_scope_prep(s, &st, "SELECT 1 FROM sites WHERE org_id = ?1 AND id = ?2", "i", site)) return 0;
-    ok = vg_db_step(st) == 1;
-    vg_db_done(st);
-    return ok;
+    return vg_scope_exists(s, "SELECT 1 FROM sites WHERE org_id = ?1 AND id = ?2", "i", site) > 0;
 }
 
 /* Columns: id, name, site_id, url, has_credentials, builtin, footage_pk, has_key, sub_url. */
@@ -528,7 +523,7 @@ static enum MHD_Result h_camera_remove(vg_web *w, vg_req *r, json_t *b, struct M
 
 /* ---- audit ------------------------------------------------------------------------------ */
 
-static enum MHD_Result h_audit(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+enum MHD_Result vg_api_audit_list(vg_req *r, struct MHD_Connection *c, int with_hashes)
 {
     vg_stmt *st;
     int64_t bad_seq = 0;
@@ -542,21 +537,29 @@ static enum MHD_Result h_audit(vg_web *w, vg_req *r, json_t *b, struct MHD_Conne
         return server_error(c);
     }
     while (vg_db_step(st) == 1) {
-        size_t n;
-        const uint8_t *h = vg_db_blob(st, 6, &n);
-        hex[0] = 0;
-        if (h && n == VG_AUDIT_HASH_LEN) sodium_bin2hex(hex, sizeof hex, h, n);
         json_t *detail = json_loads(vg_db_text(st, 4), 0, NULL);
-        json_array_append_new(arr, json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s}", "seq", (json_int_t)vg_db_int(st, 0),
-                              "ts_ms", (json_int_t)vg_db_int(st, 1), "actor", vg_db_text(st, 2), "action",
-                              vg_db_text(st, 3), "detail", detail ? detail : json_object(), "addr",
-                              vg_db_text(st, 5), "hash", hex));
+        json_t *e = json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "seq", (json_int_t)vg_db_int(st, 0), "ts_ms",
+                              (json_int_t)vg_db_int(st, 1), "actor", vg_db_text(st, 2), "action", vg_db_text(st, 3),
+                              "detail", detail ? detail : json_object(), "addr", vg_db_text(st, 5));
+        if (with_hashes) {
+            size_t n;
+            const uint8_t *h = vg_db_blob(st, 6, &n);
+            hex[0] = 0;
+            if (h && n == VG_AUDIT_HASH_LEN) sodium_bin2hex(hex, sizeof hex, h, n);
+            json_object_set_new(e, "hash", json_string(hex));
+        }
+        json_array_append_new(arr, e);
     }
     vg_db_done(st);
     sodium_bin2hex(hex, sizeof hex, head, sizeof head);
     json_t *o = json_pack("{s:o,s:s,s:b}", "entries", arr, "head", hex, "verified", vrc == 0);
-    if (vrc) json_object_set_new(o, "first_bad_seq", json_integer(bad_seq));
+    if (with_hashes && vrc) json_object_set_new(o, "first_bad_seq", json_integer(bad_seq));
     return vg_reply_json(c, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result h_audit(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    return vg_api_audit_list(r, c, 1);
 }
 
 enum MHD_Result vg_api_session_result(vg_web *w, vg_req *r, struct MHD_Connection *c, int rc, unsigned auth_status,

@@ -95,34 +95,6 @@ int64_t vg_cam_in_scope(const vg_scope *s, const char *name)
     return id;
 }
 
-/* ---- segment bytes (shared with share.c) ---------------------------------------- */
-
-enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size)
-{
-    char cr[96];
-    uint64_t off = 0, len = 0;
-    int rc = vg_range_parse(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size, &off, &len);
-    if (rc < 0) {
-        close(fd);
-        if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_range");
-        return vg_reply_error(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, "bad_range");
-    }
-    if (rc == 1) { off = 0; len = size; }
-    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
-    if (!resp) { close(fd); return MHD_NO; }
-    vg_web_headers(resp, 0);
-    MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    if (rc == 0) {
-        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off, off + len - 1, size);
-        MHD_add_response_header(resp, "Content-Range", cr);
-    }
-    enum MHD_Result res = MHD_queue_response(c, rc == 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return res;
-}
-
 /* ---- expiry sweep ---------------------------------------------------------------- */
 
 /* Ends a grant: state, wrapped keys gone (one transaction), recorder told. */
@@ -425,42 +397,46 @@ static int grant_load(vg_db *db, int64_t gid, grant_row *g)
 
 static int grant_has_camera(const vg_scope *s, int64_t gid, int64_t cam)
 {
-    vg_stmt *st;
-    int ok = 0;
-    if (vg_scope_prep(s, &st, "SELECT 1 FROM grant_cameras WHERE org_id = ?1 AND grant_id = ?2 AND camera_id = ?3",
-                      "ii", gid, cam))
-        return 0;
-    ok = vg_db_step(st) == 1;
-    vg_db_done(st);
-    return ok;
+    return vg_scope_exists(s, "SELECT 1 FROM grant_cameras WHERE org_id = ?1 AND grant_id = ?2 AND camera_id = ?3",
+                           "ii", gid, cam) > 0;
+}
+
+int vg_segkeys_add(vg_web *w, const vg_scope *s, const vg_segkeys *k, json_t *arr, size_t *added)
+{
+    *added = 0;
+    if (!json_is_array(arr) || json_array_size(arr) > k->max_keys || k->key_len > VG_SEGKEY_MAX) return VG_EINVAL;
+    if (json_array_size(arr) && !w->store) return VG_EINVAL;
+    int rc = vg_db_begin(s->db);
+    for (size_t i = 0; !rc && i < json_array_size(arr); i++) {
+        json_t *e = json_array_get(arr, i), *js = json_object_get(e, "segment_id");
+        uint8_t key[VG_SEGKEY_MAX];
+        char name[64];
+        int64_t a, z;
+        if (!json_is_integer(js) || vg_b64_decode(vg_api_jstr(e, k->field), key, k->key_len) ||
+            vg_store_segment_span(w->data_dir, json_integer_value(js), name, &a, &z) ||
+            !k->cam_ok(s, k->cam_arg, vg_cam_in_scope(s, name)) || z <= k->from90k || a >= k->to90k) {
+            rc = VG_EINVAL;
+            break;
+        }
+        rc = vg_scope_run(s, k->sql, "iib", k->owner, (int64_t)json_integer_value(js), key, k->key_len);
+        if (!rc) (*added)++;
+    }
+    if (!rc) rc = vg_db_commit(s->db);
+    if (rc) vg_db_rollback(s->db);
+    return rc;
 }
 
 /* Stores archive keys for an active grant of the caller's organization:
  * each segment must belong to a granted camera and overlap the range. */
 static int keys_add(vg_web *w, const vg_scope *s, int64_t gid, const grant_row *g, json_t *arr, size_t *added)
 {
-    *added = 0;
-    if (!json_is_array(arr) || json_array_size(arr) > MAX_KEYS_PER_CALL) return VG_EINVAL;
-    if (json_array_size(arr) && !w->store) return VG_EINVAL;
-    int rc = vg_db_begin(s->db);
-    for (size_t i = 0; !rc && i < json_array_size(arr); i++) {
-        json_t *e = json_array_get(arr, i), *js = json_object_get(e, "segment_id");
-        uint8_t sealed[SEALED_LEN];
-        char name[64];
-        int64_t a, z;
-        if (!json_is_integer(js) || vg_b64_decode(vg_api_jstr(e, "sealed_key"), sealed, sizeof sealed) ||
-            vg_store_segment_span(w->data_dir, json_integer_value(js), name, &a, &z) ||
-            !grant_has_camera(s, gid, vg_cam_in_scope(s, name)) || z <= g->from90k || a >= g->to90k) {
-            rc = VG_EINVAL;
-            break;
-        }
-        rc = vg_scope_run(s, "INSERT INTO grant_keys(org_id, grant_id, segment_id, sealed_key) VALUES(?1, ?2, ?3, ?4) "
-                          "ON CONFLICT(grant_id, segment_id) DO UPDATE SET sealed_key = excluded.sealed_key", "iib", gid, (int64_t)json_integer_value(js), sealed, sizeof sealed);
-        if (!rc) (*added)++;
-    }
-    if (!rc) rc = vg_db_commit(s->db);
-    if (rc) vg_db_rollback(s->db);
-    return rc;
+    const vg_segkeys k = {
+        .field = "sealed_key", .key_len = SEALED_LEN, .max_keys = MAX_KEYS_PER_CALL,
+        .sql = "INSERT INTO grant_keys(org_id, grant_id, segment_id, sealed_key) VALUES(?1, ?2, ?3, ?4) "
+               "ON CONFLICT(grant_id, segment_id) DO UPDATE SET sealed_key = excluded.sealed_key",
+        .owner = gid, .from90k = g->from90k, .to90k = g->to90k, .cam_ok = grant_has_camera, .cam_arg = gid,
+    };
+    return vg_segkeys_add(w, s, &k, arr, added);
 }
 
 /* POST /api/grants {"statement", "signature", "keys": [...]}. */
@@ -699,14 +675,8 @@ static void deny(const vg_scope *s, vg_req *r, const char *what, const char *rea
 
 static int has_app_key(const vg_scope *s, int64_t gid, int64_t seg)
 {
-    vg_stmt *st;
-    int ok = 0;
-    if (vg_scope_prep(s, &st, "SELECT 1 FROM grant_keys WHERE org_id = ?1 AND grant_id = ?2 AND segment_id = ?3", "ii",
-                      gid, seg))
-        return 0;
-    ok = vg_db_step(st) == 1;
-    vg_db_done(st);
-    return ok;
+    return vg_scope_exists(s, "SELECT 1 FROM grant_keys WHERE org_id = ?1 AND grant_id = ?2 AND segment_id = ?3", "ii",
+                           gid, seg) > 0;
 }
 
 /* GET /api/support/grants/{id}/recordings?camera=C: the grant's segments of
@@ -824,7 +794,7 @@ static enum MHD_Result h_my_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Con
     int rc = my_segment(w, r, &s, &g, seg, "segment.data", name, sealed, &cam);
     if (rc == VG_EAUTH) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_grant");
     if (rc || vg_store_segment_open(w->data_dir, seg, name, &fd, &size)) return vg_reply_error(c, 500, "internal");
-    return vg_serve_segment(c, fd, size);
+    return vg_serve_segment(c, fd, size, 1);
 }
 
 static const vg_web_route routes[] = {

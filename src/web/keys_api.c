@@ -211,12 +211,7 @@ int vg_web_attach(vg_web *w, struct vg_recorder *rec, struct vg_store *st, const
 
 static int member_in_org(const vg_scope *s, int64_t m)
 {
-    vg_stmt *st;
-    int ok = 0;
-    if (vg_scope_prep(s, &st, "SELECT 1 FROM members WHERE org_id = ?1 AND id = ?2", "i", m)) return 0;
-    ok = vg_db_step(st) == 1;
-    vg_db_done(st);
-    return ok;
+    return vg_scope_exists(s, "SELECT 1 FROM members WHERE org_id = ?1 AND id = ?2", "i", m) > 0;
 }
 
 static int camera_in_org(const vg_scope *s, int64_t id, int *has_pk)

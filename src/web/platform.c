@@ -361,29 +361,10 @@ static enum MHD_Result h_pmember_remove(vg_web *w, vg_req *r, json_t *b, struct 
     return vg_reply_json(c, MHD_HTTP_OK, json_object());
 }
 
+/* The platform organization's own audit list, without the per-entry hashes. */
 static enum MHD_Result h_paudit(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
 {
-    vg_stmt *st;
-    int64_t bad_seq = 0;
-    uint8_t head[VG_AUDIT_HASH_LEN];
-    char hex[2 * VG_AUDIT_HASH_LEN + 1];
-    json_t *arr = json_array();
-    int vrc = vg_audit_verify(&r->ctx.scope, &bad_seq, head);
-    if (vg_scope_prep(&r->ctx.scope, &st, "SELECT seq, ts_ms, actor, action, detail, addr FROM audit "
-                      "WHERE org_id = ?1 ORDER BY seq DESC LIMIT 500", "")) {
-        json_decref(arr);
-        return server_error(c);
-    }
-    while (vg_db_step(st) == 1) {
-        json_t *detail = json_loads(vg_db_text(st, 4), 0, NULL);
-        json_array_append_new(arr, json_pack("{s:I,s:I,s:s,s:s,s:o,s:s}", "seq", (json_int_t)vg_db_int(st, 0),
-                              "ts_ms", (json_int_t)vg_db_int(st, 1), "actor", vg_db_text(st, 2), "action",
-                              vg_db_text(st, 3), "detail", detail ? detail : json_object(), "addr",
-                              vg_db_text(st, 5)));
-    }
-    vg_db_done(st);
-    sodium_bin2hex(hex, sizeof hex, head, sizeof head);
-    return vg_reply_json(c, MHD_HTTP_OK, json_pack("{s:o,s:s,s:b}", "entries", arr, "head", hex, "verified", vrc == 0));
+    return vg_api_audit_list(r, c, 0);
 }
 
 static const vg_web_route routes[] = {

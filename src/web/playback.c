@@ -138,24 +138,20 @@ enum MHD_Result vg_h_segment(vg_web *w, vg_req *r, json_t *b, struct MHD_Connect
     return vg_reply_json(c, MHD_HTTP_OK, o);
 }
 
-enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+/* Segment bytes, for this file's route and for grants.c and share.c; fd is
+ * closed here on every path. An unsatisfiable range answers 416 with no body
+ * and a Content-Range giving the size (docs/design/live.md), or with
+ * json_416 {"error": "bad_range"}, as the grant and share routes answer. */
+enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size, int json_416)
 {
-    char name[64], cr[96];
-    int64_t cam;
-    int fd = -1;
-    uint64_t size = 0, off = 0, len = 0;
-    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
-    int rc = vg_store_segment_open(w->data_dir, r->id, name, &fd, &size);
-    if (rc == VG_ENOTFOUND) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
-    if (rc) return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
-    if ((rc = segment_camera(w, r, name, "segment.data", &cam))) {
-        close(fd);
-        return access_error(c, rc);
-    }
-    rc = vg_range_parse(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size, &off, &len);
+    char cr[96];
+    uint64_t off = 0, len = 0;
+    int rc = vg_range_parse(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE), size, &off, &len);
     if (rc < 0) {
         close(fd);
-        if (rc == VG_EINVAL) return vg_reply_error(c, MHD_HTTP_BAD_REQUEST, "bad_range");
+        if (rc == VG_EINVAL || json_416)
+            return vg_reply_error(c, rc == VG_EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_RANGE_NOT_SATISFIABLE,
+                                  "bad_range");
         struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp) return MHD_NO;
         snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
@@ -180,6 +176,23 @@ enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Co
     enum MHD_Result res = MHD_queue_response(c, rc == 0 ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return res;
+}
+
+enum MHD_Result vg_h_segment_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connection *c)
+{
+    char name[64];
+    int64_t cam;
+    int fd = -1;
+    uint64_t size = 0;
+    if (!w->store) return vg_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no_recorder");
+    int rc = vg_store_segment_open(w->data_dir, r->id, name, &fd, &size);
+    if (rc == VG_ENOTFOUND) return vg_reply_error(c, MHD_HTTP_NOT_FOUND, "not_found");
+    if (rc) return vg_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+    if ((rc = segment_camera(w, r, name, "segment.data", &cam))) {
+        close(fd);
+        return access_error(c, rc);
+    }
+    return vg_serve_segment(c, fd, size, 0);
 }
 
 /* POST /api/audit/export {"camera_id", "from90k", "to90k"}: the browser says

@@ -72,34 +72,24 @@ void vg_shares_sweep(vg_web *w)
     }
 }
 
+static int is_camera(const vg_scope *s, int64_t want, int64_t cam)
+{
+    (void)s;
+    return cam == want;
+}
+
 /* keys: [{"segment_id", "wrapped_key"}], each a segment of camera `cam`
  * overlapping [from, to). */
 static int keys_add(vg_web *w, const vg_scope *s, int64_t share, int64_t cam, int64_t from, int64_t to, json_t *arr,
                     size_t *added)
 {
-    *added = 0;
-    if (!json_is_array(arr) || json_array_size(arr) > MAX_KEYS_PER_CALL) return VG_EINVAL;
-    if (json_array_size(arr) && !w->store) return VG_EINVAL;
-    int rc = vg_db_begin(s->db);
-    for (size_t i = 0; !rc && i < json_array_size(arr); i++) {
-        json_t *e = json_array_get(arr, i), *js = json_object_get(e, "segment_id");
-        uint8_t wk[WRAPPED_KEY_LEN];
-        char name[64];
-        int64_t a, z;
-        if (!json_is_integer(js) || vg_b64_decode(vg_api_jstr(e, "wrapped_key"), wk, sizeof wk) ||
-            vg_store_segment_span(w->data_dir, json_integer_value(js), name, &a, &z) ||
-            vg_cam_in_scope(s, name) != cam || z <= from || a >= to) {
-            rc = VG_EINVAL;
-            break;
-        }
-        rc = vg_scope_run(s, "INSERT INTO share_keys(org_id, share_id, segment_id, wrapped_key) VALUES(?1, ?2, ?3, ?4) "
-                          "ON CONFLICT(share_id, segment_id) DO UPDATE SET wrapped_key = excluded.wrapped_key", "iib",
-                          share, (int64_t)json_integer_value(js), wk, sizeof wk);
-        if (!rc) (*added)++;
-    }
-    if (!rc) rc = vg_db_commit(s->db);
-    if (rc) vg_db_rollback(s->db);
-    return rc;
+    const vg_segkeys k = {
+        .field = "wrapped_key", .key_len = WRAPPED_KEY_LEN, .max_keys = MAX_KEYS_PER_CALL,
+        .sql = "INSERT INTO share_keys(org_id, share_id, segment_id, wrapped_key) VALUES(?1, ?2, ?3, ?4) "
+               "ON CONFLICT(share_id, segment_id) DO UPDATE SET wrapped_key = excluded.wrapped_key",
+        .owner = share, .from90k = from, .to90k = to, .cam_ok = is_camera, .cam_arg = cam,
+    };
+    return vg_segkeys_add(w, s, &k, arr, added);
 }
 
 static int jint(json_t *b, const char *k, int64_t *out)
@@ -365,16 +355,12 @@ static enum MHD_Result h_data(vg_web *w, vg_req *r, json_t *b, struct MHD_Connec
     if (rc == VG_EAGAIN) return vg_reply_retry(c, retry);
     if (rc) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "wrong_passphrase");
     vg_scope s = {w->db, sr.org};
-    vg_stmt *q;
-    int ok = 0;
-    if (vg_scope_prep(&s, &q, "SELECT 1 FROM share_keys WHERE org_id = ?1 AND share_id = ?2 AND segment_id = ?3", "ii",
-                      sr.id, seg))
-        return vg_reply_error(c, 500, "internal");
-    ok = vg_db_step(q) == 1;
-    vg_db_done(q);
+    int ok = vg_scope_exists(&s, "SELECT 1 FROM share_keys WHERE org_id = ?1 AND share_id = ?2 AND segment_id = ?3",
+                             "ii", sr.id, seg);
+    if (ok < 0) return vg_reply_error(c, 500, "internal");
     if (!ok) return vg_reply_error(c, MHD_HTTP_FORBIDDEN, "outside_share");
     if (vg_store_segment_open(w->data_dir, seg, name, &fd, &size)) return vg_reply_error(c, 500, "internal");
-    return vg_serve_segment(c, fd, size);
+    return vg_serve_segment(c, fd, size, 1);
 }
 
 static const vg_web_route routes[] = {

@@ -94,6 +94,10 @@ const vg_web_route *vg_alerts_routes(size_t *n);
 int vg_alerts_web_start(vg_web *w);
 void vg_alerts_web_stop(vg_web *w);
 void vg_api_audit(const vg_req *r, const char *action, json_t *detail /* stolen */);
+/* GET of the caller's organization's audit list (newest 500), its chain head
+ * and whether the chain verifies; with_hashes adds each entry's "hash" and,
+ * when it does not verify, "first_bad_seq". */
+enum MHD_Result vg_api_audit_list(vg_req *r, struct MHD_Connection *c, int with_hashes);
 const char *vg_api_jstr(json_t *b, const char *k);
 /* The end of every call that may open a session: the cookie and /api/me on
  * success; sid (VG_TOKEN_B64_MAX bytes) is wiped. */
@@ -180,9 +184,26 @@ void vg_shares_sweep(vg_web *w);
 /* Hands every active grant to the recorder (from vg_web_attach). */
 void vg_grants_attach(vg_web *w);
 void vg_grants_shutdown(vg_web *w);
-/* Serves a segment file's readable bytes with Range; takes fd. */
-enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size);
+/* playback.c: serves a segment file's readable bytes with Range; takes fd.
+ * json_416: an unsatisfiable range answers {"error": "bad_range"} (grants,
+ * shares) rather than the bare 416 with Content-Range of playback. */
+enum MHD_Result vg_serve_segment(struct MHD_Connection *c, int fd, uint64_t size, int json_416);
 int vg_org_uid(vg_db *db, int64_t org, uint8_t uid[16]);
+/* grants.c: a call's per-segment keys for a grant or a share, stored in one
+ * transaction; any segment that is not of a camera cam_ok admits or does not
+ * overlap [from90k, to90k) refuses the whole call (VG_EINVAL). */
+#define VG_SEGKEY_MAX 96
+typedef struct vg_segkeys {
+    const char *field;   /* each entry's key member ("sealed_key", "wrapped_key") */
+    size_t key_len;      /* its decoded length, at most VG_SEGKEY_MAX */
+    size_t max_keys;     /* entries per call */
+    const char *sql;     /* the INSERT: ?2 owner, ?3 segment id, ?4 key */
+    int64_t owner;       /* the grant's or share's id */
+    int64_t from90k, to90k;
+    int (*cam_ok)(const vg_scope *s, int64_t cam_arg, int64_t cam);
+    int64_t cam_arg;
+} vg_segkeys;
+int vg_segkeys_add(vg_web *w, const vg_scope *s, const vg_segkeys *k, json_t *arr, size_t *added);
 /* The app camera of a store name in organization s; 0 if none. */
 int64_t vg_cam_in_scope(const vg_scope *s, const char *name);
 
