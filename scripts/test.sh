@@ -38,7 +38,7 @@ stage "media files checked by ffprobe/ffmpeg"
 sh tests/media_check.sh; count media_check $?
 
 stage "fuzz targets (short runs)"
-FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 if make -j2 fuzz; then
   for f in build/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
