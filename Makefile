@@ -62,7 +62,7 @@ build/asan/vigil: $(ASAN_OBJ) build/asan/src/main.o
 
 # Unit tests: one binary per tests/unit/test_*.c, linked against the asan objects.
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
-build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) tests/unit/vg_test.h
+build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) tests/unit/vg_test.h tests/unit/auth_fixture.h
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(ASAN_CFLAGS) -Itests/unit $< $(ASAN_OBJ) -o $@ $(LIBS)
